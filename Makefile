@@ -1,0 +1,36 @@
+# One entry point for a fresh machine: every target creates .venv on first use.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# pip warns once per package about local index folders some machines lack; keep the log readable.
+PIP_QUIET := grep -v "is neither a file nor a directory" || true
+
+.PHONY: install train test lint format clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]' 2>&1 | ($(PIP_QUIET))
+	$(BIN)/python -c "import gans, torch, lightning, hydra, wandb"
+	touch $(STAMP)
+
+train: $(STAMP)
+	$(BIN)/python -m gans.train $(ARGS)
+
+test: $(STAMP)
+	WANDB_MODE=offline $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check gans tests benchmarks experiments
+	$(BIN)/ruff format --check gans tests benchmarks experiments
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix gans tests benchmarks experiments
+	$(BIN)/ruff format gans tests benchmarks experiments
+
+clean:
+	rm -rf $(VENV) outputs multirun wandb lightning_logs .pytest_cache .ruff_cache *.egg-info

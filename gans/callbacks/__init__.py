@@ -1,0 +1,1 @@
+"""Lightning callbacks that act on generator iterations."""

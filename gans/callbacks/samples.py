@@ -1,0 +1,83 @@
+"""Fixed-noise sample grids, written as PNG and sent to every logger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import Logger, TensorBoardLogger, WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
+from torch import Tensor
+from torchvision.utils import make_grid, save_image
+
+
+def log_image(logger: Logger, key: str, grid: Tensor, step: int) -> None:
+    """Send a (C, H, W) image in [0, 1] to a logger that can show images (others keep the PNG)."""
+    if isinstance(logger, WandbLogger):
+        logger.log_image(key=key, images=[grid], step=step)
+    elif isinstance(logger, TensorBoardLogger):
+        logger.experiment.add_image(key, grid, global_step=step)
+
+
+class SampleGrid(L.Callback):
+    """Every ``every`` generator iterations and at the end of training, draw G on a fixed batch of
+    latent vectors (and, for conditional models, labels cycling through the classes), in eval mode,
+    and save ``<dirpath>/iter_XXXXXX.png``.
+    """
+
+    def __init__(self, dirpath: str, every: int = 500, num: int = 64, nrow: int = 8, seed: int = 0) -> None:
+        self.dirpath = Path(dirpath)
+        self.every = int(every)
+        self.num = int(num)
+        self.nrow = int(nrow)
+        self.seed = int(seed)
+        self.last_path: Path | None = None
+        self._last_step = -1
+
+    def _fixed_inputs(self, pl_module: Any) -> tuple[Tensor, Tensor | None]:
+        gen = torch.Generator().manual_seed(self.seed)
+        z = pl_module.prior.sample(self.num, "cpu", generator=gen).to(pl_module.device)
+        y = None
+        if pl_module.conditional:
+            classes = int(pl_module.config.get("data", {}).get("num_classes", 10))
+            y = (torch.arange(self.num) % classes).to(pl_module.device)
+        return z, y
+
+    @torch.no_grad()
+    def grid(self, pl_module: Any) -> Tensor:
+        """The current grid as a (C, H, W) tensor in [0, 1]."""
+        z, y = self._fixed_inputs(pl_module)
+        was_training = pl_module.generator.training
+        pl_module.generator.eval()
+        try:
+            images = pl_module.generator(z, y).float().cpu()
+        finally:
+            pl_module.generator.train(was_training)
+        return make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), padding=2)
+
+    def write(self, trainer: L.Trainer, pl_module: Any) -> None:
+        step = trainer.global_step
+        if step == self._last_step:
+            return
+        self._last_step = step
+        grid = self.grid(pl_module)
+        self._save(grid, step, trainer)
+
+    @rank_zero_only
+    def _save(self, grid: Tensor, step: int, trainer: L.Trainer) -> None:
+        self.dirpath.mkdir(parents=True, exist_ok=True)
+        path = self.dirpath / f"iter_{step:06d}.png"
+        save_image(grid, path)
+        self.last_path = path
+        for logger in trainer.loggers:
+            log_image(logger, "samples", grid, step)
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
+        step = trainer.global_step
+        if self.every > 0 and step > 0 and step % self.every == 0:
+            self.write(trainer, pl_module)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+        self.write(trainer, pl_module)

@@ -1,0 +1,189 @@
+"""The two-player game as one LightningModule with manual optimization.
+
+One *iteration* is one generator update round: ``critic_steps(i)`` discriminator steps (one per
+batch) followed by ``n_gen`` generator steps. Iterations are the unit of every schedule (length,
+logging, samples, checkpoints), as in the papers. Lightning counts every optimizer step as a global
+step (Lightning #17958); here only the last generator step of an iteration goes through
+``LightningOptimizer.step``, the others go straight to the strategy (same precision plugin, same
+``on_before_optimizer_step`` hooks, no count), so ``trainer.global_step`` equals the iteration.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+from torch.optim import Optimizer
+
+from gans.errors import ConfigError
+from gans.losses import Objective
+from gans.prior import LatentPrior
+
+OptimizerFactory = Callable[..., Optimizer]
+
+
+def _no_closure() -> None:
+    return None
+
+
+class GAN(L.LightningModule):
+    """Unconditional or class-conditional GAN, D steps on every batch, G steps every n_critic-th.
+
+    Args:
+        generator: maps (z, y or None) to a sample.
+        discriminator: maps (x, y or None) to one logit (or critic value) per sample.
+        objective: maps logits to the two losses (``gans.losses``).
+        g_optimizer, d_optimizer: ``torch.optim`` factories taking the parameters (Hydra partials).
+        prior: the latent distribution p(z).
+        n_critic: discriminator steps per generator iteration (the notes' N_disc).
+        n_gen: generator steps per iteration (the notes' "update the generator 2x more").
+        conditional: feed the batch labels to both networks.
+        log_every: iterations between logged scalars (no host sync on the others).
+        config: the resolved run configuration, stored in checkpoints as plain containers.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        objective: Objective,
+        g_optimizer: OptimizerFactory,
+        d_optimizer: OptimizerFactory,
+        prior: LatentPrior,
+        n_critic: int = 1,
+        n_gen: int = 1,
+        conditional: bool = False,
+        log_every: int = 50,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        for key, value in (("model.n_critic", n_critic), ("model.n_gen", n_gen), ("log_every", log_every)):
+            if int(value) < 1:
+                raise ConfigError(f"{key}={value} must be an integer >= 1")
+        self.automatic_optimization = False
+        self.generator = generator
+        self.discriminator = discriminator
+        self.objective = objective
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        self.prior = prior
+        self.n_critic = int(n_critic)
+        self.n_gen = int(n_gen)
+        self.conditional = bool(conditional)
+        self.log_every = int(log_every)
+        self.config = config or {}
+        self.d_steps_this_iteration = 0
+        self._stats: dict[str, Tensor] = {}
+        self._clock: tuple[float, int] | None = None
+
+    # ------------------------------------------------------------------ the game
+    @property
+    def iteration(self) -> int:
+        """Completed generator iterations (equal to ``trainer.global_step``)."""
+        return self.trainer.global_step if self._trainer is not None else 0
+
+    def critic_steps(self, iteration: int) -> int:
+        """Discriminator steps before generator iteration ``iteration + 1``."""
+        return self.n_critic
+
+    def sample(self, n: int, y: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
+        """Draw ``n`` samples G(z[, y]) with z from the prior (no gradient bookkeeping is changed)."""
+        z = self.prior.sample(n, self.device, generator=generator)
+        return self.generator(z, y if self.conditional else None)
+
+    def configure_optimizers(self) -> list[Optimizer]:
+        return [
+            self.d_optimizer(self.discriminator.parameters()),
+            self.g_optimizer(self.generator.parameters()),
+        ]
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        x, y = batch
+        cond = y if self.conditional else None
+        d_opt, g_opt = self.optimizers()
+        self.discriminator_step(x, cond, d_opt)
+        self.d_steps_this_iteration += 1
+        if self.d_steps_this_iteration < self.critic_steps(self.iteration):
+            return
+        self.d_steps_this_iteration = 0
+        for k in range(self.n_gen):
+            self.generator_step(x.shape[0], cond, g_opt, counted=k == self.n_gen - 1)
+        if self.iteration % self.log_every == 0:
+            self.log_stats()
+
+    def discriminator_step(self, x: Tensor, y: Tensor | None, opt: Any) -> None:
+        """One step on d_loss = objective.d(D(x), D(G(z))) with G(z) held fixed."""
+        self.toggle_optimizer(opt)
+        with torch.no_grad():
+            fake = self.generator(self.prior.sample(x.shape[0], self.device), y)
+        real_out = self.discriminator(x, y)
+        fake_out = self.discriminator(fake, y)
+        loss = self.objective.d_loss(real_out, fake_out)
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        self.step(opt, counted=False)
+        self.untoggle_optimizer(opt)
+        self._stats.update(
+            {"loss/d": loss.detach(), "D(x)": real_out.detach(), "D(G(z))": fake_out.detach()}
+        )
+
+    def generator_step(self, n: int, y: Tensor | None, opt: Any, counted: bool) -> None:
+        """One step on g_loss = objective.g(D(G(z)))."""
+        self.toggle_optimizer(opt)
+        fake = self.generator(self.prior.sample(n, self.device), y)
+        loss = self.objective.g_loss(self.discriminator(fake, y))
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        self.step(opt, counted=counted)
+        self.untoggle_optimizer(opt)
+        self._stats["loss/g"] = loss.detach()
+
+    def step(self, opt: Any, counted: bool) -> None:
+        """Optimizer step; only ``counted`` steps advance ``trainer.global_step``."""
+        if counted:
+            opt.step()
+        else:
+            self.trainer.strategy.optimizer_step(opt.optimizer, _no_closure, self)
+
+    # ------------------------------------------------------------------ logging
+    def on_train_start(self) -> None:
+        self._clock = (time.perf_counter(), self.iteration)
+
+    def log_stats(self) -> None:
+        """Log the last losses, mean D outputs, learning rates and iterations/s (one host sync)."""
+        stats = self._stats
+        values = torch.stack(
+            [
+                stats["loss/d"],
+                stats["loss/g"],
+                self.objective.score(stats["D(x)"]).mean(),
+                self.objective.score(stats["D(G(z))"]).mean(),
+            ]
+        ).tolist()
+        metrics = dict(zip(("loss/d", "loss/g", "D(x)", "D(G(z))"), values, strict=True))
+        d_opt, g_opt = self.optimizers()
+        metrics["lr/d"] = d_opt.optimizer.param_groups[0]["lr"]
+        metrics["lr/g"] = g_opt.optimizer.param_groups[0]["lr"]
+        now, it = time.perf_counter(), self.iteration
+        if self._clock is not None and it > self._clock[1]:
+            metrics["perf/iterations_per_s"] = (it - self._clock[1]) / (now - self._clock[0])
+        self._clock = (now, it)
+        for logger in self.loggers:
+            logger.log_metrics(metrics, step=it)
+        for key in ("loss/d", "loss/g"):
+            self.log(key, metrics[key], prog_bar=True, logger=False)
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["gans"] = {
+            "config": self.config,
+            "d_steps_this_iteration": self.d_steps_this_iteration,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("gans", {})
+        self.d_steps_this_iteration = int(state.get("d_steps_this_iteration", 0))

@@ -1,0 +1,134 @@
+"""DCGAN generator and discriminator (Radford et al. 2016; the notes' lab 03).
+
+The two networks mirror each other (the notes' "symmetric architecture" trick): the generator
+projects z to a 4x4 map and doubles the resolution with stride-2 transposed convolutions while
+halving the channels; the discriminator halves the resolution with stride-2 convolutions while
+doubling the channels, down to 4x4, then a 4x4 convolution gives one logit.
+"""
+
+from __future__ import annotations
+
+import math
+
+from torch import Tensor, nn
+
+from gans.errors import ConfigError
+from gans.nets.conditioning import LatentWithLabel, Projection
+from gans.nets.init import dcgan_init
+
+
+def num_stages(image_size: int) -> int:
+    """Number of stride-2 stages between 4x4 and ``image_size`` (a power of two >= 16)."""
+    size = int(image_size)
+    if size < 16 or size & (size - 1):
+        raise ConfigError(
+            f"data.image_size={image_size} cannot be built by the DCGAN networks; "
+            "allowed: powers of two >= 16 (16, 32, 64, 128, 256)"
+        )
+    return int(math.log2(size)) - 2
+
+
+def _check_positive(key: str, value: int) -> int:
+    if int(value) <= 0:
+        raise ConfigError(f"{key}={value} must be a positive integer")
+    return int(value)
+
+
+class Generator(nn.Module):
+    """z (B, latent_dim) -> image (B, channels, image_size, image_size) in [-1, 1].
+
+    ConvT(4, 1, 0) to 4x4 x (base * 2^(k-1)), then k-1 blocks ConvT(4, 2, 1) + BN + ReLU, then a
+    final ConvT(4, 2, 1) to ``channels`` and tanh; BatchNorm everywhere but the output (Radford
+    et al. 2016, Sec. 3), including right after the projection of z, the most critical one (notes).
+    """
+
+    def __init__(
+        self,
+        latent_dim: int,
+        image_size: int = 32,
+        channels: int = 1,
+        base_channels: int = 64,
+        num_classes: int = 0,
+        batch_norm: bool = True,
+    ) -> None:
+        super().__init__()
+        stages = num_stages(image_size)
+        base = _check_positive("model.generator.base_channels", base_channels)
+        self.latent_dim = _check_positive("model.latent.dim", latent_dim)
+        self.condition = LatentWithLabel(num_classes, self.latent_dim)
+        width = base * 2 ** (stages - 1)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(self.latent_dim + self.condition.extra_dim, width, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(width) if batch_norm else nn.Identity(),
+            nn.ReLU(inplace=True),
+        ]
+        for _ in range(stages - 1):
+            layers += [
+                nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(width // 2) if batch_norm else nn.Identity(),
+                nn.ReLU(inplace=True),
+            ]
+            width //= 2
+        layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        dcgan_init(self)
+
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        h = self.condition(z, y)
+        return self.net(h[:, :, None, None])
+
+
+class Discriminator(nn.Module):
+    """image (B, channels, image_size, image_size) -> logit (B,).
+
+    Conv(4, 2, 1) + LeakyReLU(0.2) without BatchNorm on the input layer, then k-1 blocks
+    Conv(4, 2, 1) + BN + LeakyReLU(0.2), then Conv(4, 1, 0) to one logit (Radford et al. 2016).
+    ``norm`` selects ``batch`` (DCGAN), ``layer`` or ``none`` (WGAN-GP critics avoid BatchNorm).
+    """
+
+    def __init__(
+        self,
+        image_size: int = 32,
+        channels: int = 1,
+        base_channels: int = 64,
+        num_classes: int = 0,
+        norm: str = "batch",
+        negative_slope: float = 0.2,
+    ) -> None:
+        super().__init__()
+        stages = num_stages(image_size)
+        width = _check_positive("model.discriminator.base_channels", base_channels)
+        layers: list[nn.Module] = [
+            nn.Conv2d(channels, width, 4, 2, 1),
+            nn.LeakyReLU(negative_slope, inplace=True),
+        ]
+        size = int(image_size) // 2
+        for _ in range(stages - 1):
+            size //= 2
+            layers += [
+                nn.Conv2d(width, width * 2, 4, 2, 1, bias=norm == "none"),
+                _norm(norm, width * 2, size),
+                nn.LeakyReLU(negative_slope, inplace=True),
+            ]
+            width *= 2
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Conv2d(width, 1, 4, 1, 0)
+        self.projection = Projection(num_classes, width)
+        dcgan_init(self)
+
+    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        h = self.features(x)
+        return self.projection(self.head(h).flatten(), h, y)
+
+
+NORMS = ("batch", "layer", "none")
+
+
+def _norm(kind: str, channels: int, size: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
+    if kind == "none":
+        return nn.Identity()
+    raise ConfigError(f"model.discriminator.norm={kind!r} is unknown; allowed: {', '.join(NORMS)}")

@@ -1,0 +1,128 @@
+"""`python -m gans.train [group=option ...] [key=value ...]`: compose, build, fit.
+
+Returns the value a Hydra sweeper optimises (the final generator loss until metrics arrive).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from lightning.pytorch.loggers import Logger, WandbLogger
+from omegaconf import DictConfig, OmegaConf
+
+from gans.errors import ConfigError
+from gans.game import GAN
+from gans.loggers import choose_wandb_mode, describe
+from gans.prior import LatentPrior
+from gans.validate import validate
+
+CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+
+
+def build_model(cfg: DictConfig) -> GAN:
+    """The two-player module described by ``cfg.model``, ``cfg.loss`` and ``cfg.optimizer``."""
+    return GAN(
+        generator=instantiate(cfg.model.generator),
+        discriminator=instantiate(cfg.model.discriminator),
+        objective=instantiate(cfg.loss),
+        g_optimizer=instantiate(cfg.optimizer.generator),
+        d_optimizer=instantiate(cfg.optimizer.discriminator),
+        prior=LatentPrior(cfg.model.latent.dim, cfg.model.latent.prior),
+        n_critic=cfg.model.n_critic,
+        n_gen=cfg.model.n_gen,
+        conditional=cfg.model.num_classes > 0,
+        log_every=cfg.log_every,
+        config=OmegaConf.to_container(cfg, resolve=True),
+    )
+
+
+def _instantiate_all(group: DictConfig | None) -> list[Any]:
+    return [instantiate(c) for c in (group or {}).values() if c is not None and "_target_" in c]
+
+
+def _config_error(exc: BaseException) -> ConfigError | None:
+    while exc is not None:
+        if isinstance(exc, ConfigError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fit the configured GAN; returns a summary (paths, iterations, timings, final losses)."""
+    cfg = cfg.copy()
+    OmegaConf.resolve(cfg)
+    validate(cfg)
+    if cfg.logger and any("Wandb" in str(c.get("_target_", "")) for c in cfg.logger.values()):
+        choose_wandb_mode()
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    try:
+        datamodule = instantiate(cfg.data.datamodule)
+        model = build_model(cfg)
+        callbacks = _instantiate_all(cfg.callbacks)
+        loggers: list[Logger] = _instantiate_all(cfg.logger)
+    except InstantiationException as exc:
+        error = _config_error(exc)
+        if error is not None:
+            raise error from None
+        raise
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+
+    start_iteration = 0
+    started = time.perf_counter()
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    seconds = time.perf_counter() - started
+    iterations = trainer.global_step
+    summary: dict[str, Any] = {
+        "run_dir": cfg.paths.run_dir,
+        "iterations": iterations,
+        "seconds": seconds,
+        "iterations_per_s": (iterations - start_iteration) / max(seconds, 1e-9),
+        "checkpoints": cfg.paths.checkpoints,
+        "samples": cfg.paths.samples,
+        "loss/g": float(model._stats["loss/g"]) if "loss/g" in model._stats else float("nan"),
+        "loss/d": float(model._stats["loss/d"]) if "loss/d" in model._stats else float("nan"),
+        "loggers": describe(loggers),
+    }
+    for logger in loggers:
+        if isinstance(logger, WandbLogger):
+            logger.experiment.finish()
+    if trainer.is_global_zero:
+        _report(summary)
+    return summary
+
+
+def _report(summary: dict[str, Any]) -> None:
+    grids = sorted(Path(summary["samples"]).glob("iter_*.png"))
+    lines = [
+        f"trained {summary['iterations']} generator iterations in {summary['seconds']:.1f} s "
+        f"({summary['iterations_per_s']:.2f} it/s)",
+        f"run directory: {summary['run_dir']}",
+        f"sample grids:  {summary['samples']}" + (f"  (latest: {grids[-1].name})" if grids else ""),
+        f"checkpoints:   {summary['checkpoints']}  (last.ckpt; resume with ckpt_path=<file>)",
+        *summary["loggers"],
+    ]
+    print("\n".join(lines), flush=True)
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
+def main(cfg: DictConfig) -> float:
+    try:
+        summary = train(cfg)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    return summary["loss/g"]
+
+
+if __name__ == "__main__":
+    main()
