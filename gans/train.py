@@ -14,6 +14,7 @@ import hydra
 import lightning as L
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
@@ -67,6 +68,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         datamodule = instantiate(cfg.data.datamodule)
         model = build_model(cfg)
         callbacks = _instantiate_all(cfg.callbacks)
+        if not cfg.trainer.get("enable_progress_bar", True):
+            callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
         loggers: list[Logger] = _instantiate_all(cfg.logger)
     except InstantiationException as exc:
         error = _config_error(exc)

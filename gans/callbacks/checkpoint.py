@@ -18,6 +18,11 @@ class IterationCheckpoint(ModelCheckpoint):
     ``last`` at the end whenever the latest iteration has no checkpoint yet.
     """
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_start(trainer, pl_module)
+        # a resumed run starts at an iteration whose checkpoint it was loaded from
+        self._last_global_step_saved = trainer.global_step
+
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
         every = self._every_n_train_steps
         if every < 1 or trainer.global_step % every or self._should_skip_saving_checkpoint(trainer):

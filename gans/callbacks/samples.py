@@ -74,6 +74,9 @@ class SampleGrid(L.Callback):
         for logger in trainer.loggers:
             log_image(logger, "samples", grid, step)
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+        self._last_step = trainer.global_step
+
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
         step = trainer.global_step
         if self.every > 0 and step > 0 and step % self.every == 0:

@@ -1,0 +1,97 @@
+"""Every option of every config group composes, and bad choices fail with a useful message."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra.errors import MissingConfigException
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from gans.errors import ConfigError
+from gans.train import CONF_DIR, build_model, train
+from tests.conftest import compose_config
+
+GROUPS = {
+    p.name: sorted(f.stem for f in p.glob("*.yaml"))
+    for p in Path(CONF_DIR).iterdir()
+    if p.is_dir() and p.name != "preset"
+}
+CHOICES = [(group, option) for group, options in GROUPS.items() for option in options]
+
+
+def test_default_is_dcgan_on_digits():
+    cfg = compose_config(["paths.run_dir=/tmp/x"])
+    assert cfg.model.name == "dcgan" and cfg.data.name == "digits"
+    assert cfg.model.generator.base_channels == 32  # preset/dcgan_digits.yaml applies
+    assert cfg.optimizer.beta1 == 0.5 and cfg.optimizer.generator.lr == 2e-4
+
+
+@pytest.mark.parametrize(("group", "option"), CHOICES)
+def test_every_config_composes_and_resolves(group, option):
+    cfg = compose_config([f"{group}={option}", "paths.run_dir=/tmp/x"])
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    assert resolved["paths"]["run_dir"] == "/tmp/x"
+    if group in ("model", "loss", "optimizer", "data"):
+        build_model(cfg)
+        instantiate(cfg.data.datamodule)
+    for sub in ("logger", "callbacks"):
+        if cfg.get(sub):
+            for node in cfg[sub].values():
+                assert "_target_" in node
+
+
+def test_model_preset_brings_its_defaults_but_the_command_line_wins():
+    cfg = compose_config(["model=gan", "loss=minimax", "optimizer.lr=1e-3", "paths.run_dir=/x"])
+    assert cfg.loss._target_ == "gans.losses.Minimax"
+    assert cfg.optimizer.generator.lr == 1e-3
+    assert cfg.model.latent.dim == 28
+
+
+def test_two_time_scale_learning_rates():
+    cfg = compose_config(["optimizer.discriminator.lr=4e-4", "paths.run_dir=/x"])
+    model = build_model(cfg)
+    d_opt, g_opt = model.configure_optimizers()
+    assert d_opt.param_groups[0]["lr"] == 4e-4 and g_opt.param_groups[0]["lr"] == 2e-4
+    assert d_opt.param_groups[0]["betas"] == (0.5, 0.999)
+
+
+def test_unknown_option_lists_the_available_ones():
+    with pytest.raises(MissingConfigException) as info:
+        compose_config(["model=nope"])
+    assert "dcgan" in str(info.value) and "gan" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("data.image_size=24", "data.image_size=24"),
+        ("optimizer.lr=-1", "optimizer.generator.lr=-1"),
+        ("optimizer.discriminator.lr=0", "optimizer.discriminator.lr=0"),
+        ("model.n_critic=0", "model.n_critic=0"),
+        ("model.n_gen=-2", "model.n_gen=-2"),
+        ("iterations=0", "iterations=0"),
+        ("model.latent.prior=cauchy", "model.latent.prior=cauchy"),
+    ],
+)
+def test_bad_values_stop_before_training_naming_the_key(tiny_config, override, key, tmp_path):
+    cfg = tiny_config(override)
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        train(cfg)
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_command_line_error_is_one_line(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "gans.train", "data.image_size=24", f"hydra.run.dir={tmp_path}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert lines == [
+        "error: data.image_size=24 cannot be built by the DCGAN networks; "
+        "allowed: powers of two >= 16 (16, 32, 64, 128, 256)"
+    ]

@@ -1,0 +1,88 @@
+import pytest
+import torch
+
+from gans.errors import ConfigError
+from gans.nets import dcgan, mlp
+from gans.prior import LatentPrior
+
+
+@pytest.mark.parametrize("size", [16, 32, 64, 128])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_dcgan_shapes(size, channels):
+    g = dcgan.Generator(latent_dim=10, image_size=size, channels=channels, base_channels=4)
+    d = dcgan.Discriminator(image_size=size, channels=channels, base_channels=4)
+    x = g(torch.randn(2, 10))
+    assert x.shape == (2, channels, size, size)
+    assert x.min() >= -1 and x.max() <= 1
+    assert d(x).shape == (2,)
+
+
+def test_dcgan_networks_mirror_each_other():
+    """4x4 -> 64x64 is four stride-2 stages in G and four in D (the notes' symmetry trick)."""
+    g = dcgan.Generator(latent_dim=100, image_size=64, channels=3, base_channels=64)
+    d = dcgan.Discriminator(image_size=64, channels=3, base_channels=64)
+    g_convs = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    d_convs = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in g_convs] == [512, 256, 128, 64, 3]
+    assert [c.out_channels for c in d_convs] == [64, 128, 256, 512, 1]
+
+
+def test_dcgan_first_generator_layer_has_batchnorm():
+    g = dcgan.Generator(latent_dim=10, image_size=16, base_channels=4)
+    assert isinstance(g.net[1], torch.nn.BatchNorm2d)
+
+
+def test_dcgan_init_is_normal_0_02():
+    g = dcgan.Generator(latent_dim=100, image_size=64, base_channels=64)
+    w = g.net[0].weight
+    assert w.mean().abs() < 2e-3
+    assert w.std().item() == pytest.approx(0.02, rel=0.05)
+
+
+@pytest.mark.parametrize("size", [8, 24, 48, 0])
+def test_dcgan_rejects_unbuildable_sizes_naming_the_key(size):
+    with pytest.raises(ConfigError, match=r"data\.image_size=.*powers of two >= 16"):
+        dcgan.Generator(latent_dim=10, image_size=size)
+    with pytest.raises(ConfigError, match=r"data\.image_size"):
+        dcgan.Discriminator(image_size=size)
+
+
+@pytest.mark.parametrize("shape", [(1, 16, 16), (3, 8, 8), (2,)])
+def test_mlp_shapes(shape):
+    g = mlp.Generator(latent_dim=5, data_shape=shape, hidden=[16])
+    d = mlp.Discriminator(data_shape=shape, hidden=[16])
+    x = g(torch.randn(4, 5))
+    assert x.shape == (4, *shape)
+    assert d(x).shape == (4,)
+
+
+@pytest.mark.parametrize("family", ["dcgan", "mlp"])
+def test_conditional_networks_use_the_label(family):
+    torch.manual_seed(0)
+    if family == "dcgan":
+        g = dcgan.Generator(latent_dim=8, image_size=16, base_channels=4, num_classes=3)
+        d = dcgan.Discriminator(image_size=16, base_channels=4, num_classes=3)
+    else:
+        g = mlp.Generator(latent_dim=8, data_shape=(1, 16, 16), hidden=[16], num_classes=3)
+        d = mlp.Discriminator(data_shape=(1, 16, 16), hidden=[16], num_classes=3)
+    g.eval()
+    z = torch.randn(1, 8).repeat(2, 1)
+    x = g(z, torch.tensor([0, 2]))
+    assert not torch.allclose(x[0], x[1])
+    same = x[:1].repeat(2, 1, 1, 1)
+    d.eval()
+    out = d(same, torch.tensor([0, 2]))
+    assert out.shape == (2,) and not torch.allclose(out[0], out[1])
+    with pytest.raises(ValueError, match="conditional"):
+        g(z)
+    with pytest.raises(ValueError, match="unconditional"):
+        dcgan.Generator(latent_dim=8, image_size=16, base_channels=4)(z, torch.tensor([0, 1]))
+
+
+def test_prior_kinds_and_ranges():
+    u = LatentPrior(7, "uniform").sample(4000)
+    assert u.shape == (4000, 7) and u.min() >= -1 and u.max() <= 1
+    n = LatentPrior(7, "normal").sample(4000)
+    assert n.std().item() == pytest.approx(1.0, rel=0.05)
+    with pytest.raises(ConfigError, match="model.latent.prior"):
+        LatentPrior(7, "cauchy")
