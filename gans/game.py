@@ -61,7 +61,11 @@ class GAN(L.LightningModule):
         config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        for key, value in (("model.n_critic", n_critic), ("model.n_gen", n_gen), ("log_every", log_every)):
+        for key, value in (
+            ("model.n_critic", n_critic),
+            ("model.n_gen", n_gen),
+            ("log_every", log_every),
+        ):
             if int(value) < 1:
                 raise ConfigError(f"{key}={value} must be an integer >= 1")
         self.automatic_optimization = False
@@ -90,8 +94,10 @@ class GAN(L.LightningModule):
         """Discriminator steps before generator iteration ``iteration + 1``."""
         return self.n_critic
 
-    def sample(self, n: int, y: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
-        """Draw ``n`` samples G(z[, y]) with z from the prior (no gradient bookkeeping is changed)."""
+    def sample(
+        self, n: int, y: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Draw ``n`` samples G(z[, y]) with z from the prior."""
         z = self.prior.sample(n, self.device, generator=generator)
         return self.generator(z, y if self.conditional else None)
 

@@ -43,7 +43,10 @@ def describe(loggers: list[Logger]) -> list[str]:
         if isinstance(logger, WandbLogger):
             run = logger.experiment
             run_dir = Path(run.dir).parent
-            if run.settings.mode == "offline" or os.environ.get("WANDB_MODE") in ("offline", "dryrun"):
+            if run.settings.mode == "offline" or os.environ.get("WANDB_MODE") in (
+                "offline",
+                "dryrun",
+            ):
                 lines.append(f"W&B run (offline): {run_dir}")
                 lines.append(f"  upload it with:  wandb sync {run_dir}")
             else:

@@ -16,7 +16,7 @@ from torch import Tensor
 class Objective:
     """A two-player objective on discriminator logits."""
 
-    #: True when the discriminator output is a logit of P(real), so sigmoid(output) is a probability.
+    #: True when D outputs a logit of P(real), so sigmoid(output) is a probability.
     probabilistic: bool = True
 
     def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
@@ -26,7 +26,7 @@ class Objective:
         raise NotImplementedError
 
     def score(self, logits: Tensor) -> Tensor:
-        """What is logged as D(x): the probability of "real" for BCE objectives, else the raw output."""
+        """What is logged as D(x): P(real) for BCE objectives, else the raw output."""
         return torch.sigmoid(logits) if self.probabilistic else logits
 
     def __repr__(self) -> str:
@@ -34,7 +34,7 @@ class Objective:
 
 
 def _bce_discriminator(real: Tensor, fake: Tensor) -> Tensor:
-    """L_D = -E[log D(x)] - E[log(1 - D(G(z)))] (Goodfellow et al. 2014, Eq. 1; the notes' BCE form)."""
+    """L_D = -E[log D(x)] - E[log(1 - D(G(z)))] (Goodfellow et al. 2014, Eq. 1; notes' BCE)."""
     return F.softplus(-real).mean() + F.softplus(fake).mean()
 
 

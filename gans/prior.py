@@ -19,7 +19,9 @@ class LatentPrior:
 
     def __init__(self, dim: int, kind: str = "normal") -> None:
         if kind not in PRIORS:
-            raise ConfigError(f"model.latent.prior={kind!r} is unknown; allowed: {', '.join(PRIORS)}")
+            raise ConfigError(
+                f"model.latent.prior={kind!r} is unknown; allowed: {', '.join(PRIORS)}"
+            )
         if int(dim) <= 0:
             raise ConfigError(f"model.latent.dim={dim} must be a positive integer")
         self.dim = int(dim)

@@ -50,7 +50,9 @@ def build_model_from(config: dict):
 @pytest.mark.parametrize(("n_critic", "n_gen"), [(5, 1), (1, 2), (2, 3)])
 def test_n_critic_and_n_gen_give_exact_step_counts(tiny_config, tmp_path, n_critic, n_gen):
     iterations = 3
-    cfg = tiny_config(f"model.n_critic={n_critic}", f"model.n_gen={n_gen}", f"iterations={iterations}")
+    cfg = tiny_config(
+        f"model.n_critic={n_critic}", f"model.n_gen={n_gen}", f"iterations={iterations}"
+    )
     summary = train(cfg)
     ckpt = torch.load(tmp_path / "run/checkpoints/last.ckpt", weights_only=True)
     assert summary["iterations"] == iterations == ckpt["global_step"]
@@ -72,7 +74,8 @@ def test_intervals_count_generator_iterations(tiny_config, tmp_path):
         "iter_000002.png",
         "iter_000004.png",
     ]
-    rows = list(csv.DictReader(open(run / "csv" / "metrics.csv")))
+    with open(run / "csv" / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
     steps = [int(r["step"]) for r in rows if r.get("loss/d")]
     assert steps == [1, 2, 3, 4]
     assert all(float(r["D(x)"]) <= 1 for r in rows if r.get("D(x)"))

@@ -23,7 +23,9 @@ class IterationCheckpoint(ModelCheckpoint):
         # a resumed run starts at an iteration whose checkpoint it was loaded from
         self._last_global_step_saved = trainer.global_step
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any
+    ) -> None:
         every = self._every_n_train_steps
         if every < 1 or trainer.global_step % every or self._should_skip_saving_checkpoint(trainer):
             return

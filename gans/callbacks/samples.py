@@ -27,7 +27,9 @@ class SampleGrid(L.Callback):
     and save ``<dirpath>/iter_XXXXXX.png``.
     """
 
-    def __init__(self, dirpath: str, every: int = 500, num: int = 64, nrow: int = 8, seed: int = 0) -> None:
+    def __init__(
+        self, dirpath: str, every: int = 500, num: int = 64, nrow: int = 8, seed: int = 0
+    ) -> None:
         self.dirpath = Path(dirpath)
         self.every = int(every)
         self.num = int(num)

@@ -58,7 +58,9 @@ class Generator(nn.Module):
         self.condition = LatentWithLabel(num_classes, self.latent_dim)
         width = base * 2 ** (stages - 1)
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(self.latent_dim + self.condition.extra_dim, width, 4, 1, 0, bias=False),
+            nn.ConvTranspose2d(
+                self.latent_dim + self.condition.extra_dim, width, 4, 1, 0, bias=False
+            ),
             nn.BatchNorm2d(width) if batch_norm else nn.Identity(),
             nn.ReLU(inplace=True),
         ]

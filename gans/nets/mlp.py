@@ -23,7 +23,7 @@ def _hidden(key: str, hidden: Sequence[int]) -> list[int]:
 
 
 class Generator(nn.Module):
-    """z -> Linear/[BatchNorm]/ReLU blocks -> Linear -> ``output`` activation, reshaped to data_shape."""
+    """z -> Linear/[BatchNorm]/ReLU blocks -> Linear -> ``output``, reshaped to data_shape."""
 
     def __init__(
         self,
