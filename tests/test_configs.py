@@ -24,7 +24,7 @@ CHOICES = [(group, option) for group, options in GROUPS.items() for option in op
 def test_default_is_dcgan_on_digits():
     cfg = compose_config(["paths.run_dir=/tmp/x"])
     assert cfg.model.name == "dcgan" and cfg.data.name == "digits"
-    assert cfg.model.generator.base_channels == 32  # preset/dcgan_digits.yaml applies
+    assert cfg.model.generator.base_channels == 16  # preset/dcgan_digits.yaml applies
     assert cfg.optimizer.beta1 == 0.5 and cfg.optimizer.generator.lr == 2e-4
 
 
