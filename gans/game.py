@@ -19,9 +19,11 @@ import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
+from gans.ema import GeneratorEMA
 from gans.errors import ConfigError
 from gans.losses import Objective
 from gans.prior import LatentPrior
+from gans.regularizers import Regularizer
 
 OptimizerFactory = Callable[..., Optimizer]
 
@@ -44,6 +46,14 @@ class GAN(L.LightningModule):
         conditional: feed the batch labels to both networks.
         log_every: iterations between logged scalars (no host sync on the others).
         config: the resolved run configuration, stored in checkpoints as plain containers.
+        regularizers: discriminator loss terms and after-step hooks (``gans.regularizers``).
+        ema: exponential moving average of G (``gans.ema.GeneratorEMA`` factory) or None;
+            when set, samples and metrics use the averaged generator.
+        clip_grad_norm: per-player max gradient norm ({"generator": v, "discriminator": v}),
+            applied in ``on_before_optimizer_step`` where AMP gradients are already unscaled.
+        critic_boost: WGAN's schedule (Arjovsky et al. 2017, reference code): ``steps`` critic
+            iterations before each of the first ``first`` generator iterations and every
+            ``every``-th one; None or steps = 0 turns it off.
     """
 
     def __init__(
@@ -59,6 +69,10 @@ class GAN(L.LightningModule):
         conditional: bool = False,
         log_every: int = 50,
         config: dict[str, Any] | None = None,
+        regularizers: list[Regularizer] | None = None,
+        ema: Callable[[nn.Module], GeneratorEMA] | None = None,
+        clip_grad_norm: dict[str, float | None] | None = None,
+        critic_boost: dict[str, int] | None = None,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -80,7 +94,18 @@ class GAN(L.LightningModule):
         self.conditional = bool(conditional)
         self.log_every = int(log_every)
         self.config = config or {}
+        self.regularizers = list(regularizers or [])
+        self.generator_ema = ema(generator) if ema is not None else None
+        self.clip_grad_norm = {k: v for k, v in (clip_grad_norm or {}).items() if v}
+        for player, value in self.clip_grad_norm.items():
+            if player not in ("generator", "discriminator") or float(value) <= 0:
+                raise ConfigError(
+                    f"optimizer.clip_grad_norm.{player}={value}: players are generator and "
+                    "discriminator, values must be > 0 (or null for no clipping)"
+                )
+        self.critic_boost = dict(critic_boost or {})
         self.d_steps_this_iteration = 0
+        self.d_steps_total = 0
         self._stats: dict[str, Tensor] = {}
         self._clock: tuple[float, int] | None = None
 
@@ -92,14 +117,24 @@ class GAN(L.LightningModule):
 
     def critic_steps(self, iteration: int) -> int:
         """Discriminator steps before generator iteration ``iteration + 1``."""
+        boost = self.critic_boost
+        if boost.get("steps", 0) and (
+            iteration < boost.get("first", 25) or iteration % boost.get("every", 500) == 0
+        ):
+            return int(boost["steps"])
         return self.n_critic
+
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The generator used for samples and metrics: the EMA copy when enabled."""
+        return self.generator_ema.module if self.generator_ema is not None else self.generator
 
     def sample(
         self, n: int, y: Tensor | None = None, generator: torch.Generator | None = None
     ) -> Tensor:
-        """Draw ``n`` samples G(z[, y]) with z from the prior."""
+        """Draw ``n`` samples G(z[, y]) with z from the prior, from :attr:`sampling_generator`."""
         z = self.prior.sample(n, self.device, generator=generator)
-        return self.generator(z, y if self.conditional else None)
+        return self.sampling_generator(z, y if self.conditional else None)
 
     def configure_optimizers(self) -> list[Optimizer]:
         return [
@@ -118,6 +153,8 @@ class GAN(L.LightningModule):
         self.d_steps_this_iteration = 0
         for k in range(self.n_gen):
             self.generator_step(x.shape[0], cond, g_opt, counted=k == self.n_gen - 1)
+        if self.generator_ema is not None:
+            self.generator_ema.update(self.generator, self.iteration)
         if self.iteration % self.log_every == 0:
             self.log_stats()
 
@@ -129,13 +166,22 @@ class GAN(L.LightningModule):
         real_out = self.discriminator(x, y)
         fake_out = self.discriminator(fake, y)
         loss = self.objective.d_loss(real_out, fake_out)
+        stats = {"loss/d": loss.detach(), "D(x)": real_out.detach(), "D(G(z))": fake_out.detach()}
+        self.d_steps_total += 1
+        for reg in self.regularizers:
+            if self.d_steps_total % reg.every:
+                continue
+            term = reg.penalty(self.discriminator, x, fake, y, real_out, fake_out)
+            if term is not None:
+                loss = loss + reg.every * term
+                stats[f"reg/{reg.name}"] = term.detach()
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         self.step(opt, counted=False)
+        for reg in self.regularizers:
+            reg.after_step(self.discriminator)
         self.untoggle_optimizer(opt)
-        self._stats.update(
-            {"loss/d": loss.detach(), "D(x)": real_out.detach(), "D(G(z))": fake_out.detach()}
-        )
+        self._stats.update(stats)
 
     def generator_step(self, n: int, y: Tensor | None, opt: Any, counted: bool) -> None:
         """One step on g_loss = objective.g(D(G(z)))."""
@@ -155,6 +201,17 @@ class GAN(L.LightningModule):
         else:
             self.trainer.strategy.optimizer_step(opt.optimizer, _no_closure, self)
 
+    def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
+        """Clip (when configured) and measure each player's gradient norm, on unscaled grads."""
+        player = "generator" if optimizer is self.optimizers()[1].optimizer else "discriminator"
+        max_norm = self.clip_grad_norm.get(player)
+        logging_soon = (self.iteration + 1) % self.log_every == 0
+        if max_norm is None and not logging_soon:
+            return
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        norm = torch.nn.utils.clip_grad_norm_(params, max_norm or float("inf"))
+        self._stats[f"grad_norm/{player[0]}"] = norm.detach()
+
     # ------------------------------------------------------------------ logging
     def on_train_start(self) -> None:
         self._clock = (time.perf_counter(), self.iteration)
@@ -171,6 +228,13 @@ class GAN(L.LightningModule):
             ]
         ).tolist()
         metrics = dict(zip(("loss/d", "loss/g", "D(x)", "D(G(z))"), values, strict=True))
+        if self.objective.estimates_distance:
+            metrics["wasserstein_estimate"] = (
+                stats["D(x)"].mean() - stats["D(G(z))"].mean()
+            ).item()
+        for key, value in stats.items():
+            if key.startswith(("reg/", "grad_norm/")):
+                metrics[key] = value.item()
         d_opt, g_opt = self.optimizers()
         metrics["lr/d"] = d_opt.optimizer.param_groups[0]["lr"]
         metrics["lr/g"] = g_opt.optimizer.param_groups[0]["lr"]
@@ -188,8 +252,10 @@ class GAN(L.LightningModule):
         checkpoint["gans"] = {
             "config": self.config,
             "d_steps_this_iteration": self.d_steps_this_iteration,
+            "d_steps_total": self.d_steps_total,
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("gans", {})
         self.d_steps_this_iteration = int(state.get("d_steps_this_iteration", 0))
+        self.d_steps_total = int(state.get("d_steps_total", 0))

@@ -18,6 +18,8 @@ class Objective:
 
     #: True when D outputs a logit of P(real), so sigmoid(output) is a probability.
     probabilistic: bool = True
+    #: True when -d_loss estimates a distance between the distributions (Wasserstein critics).
+    estimates_distance: bool = False
 
     def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
         raise NotImplementedError
@@ -64,3 +66,57 @@ class NonSaturating(Objective):
 
     def g_loss(self, fake: Tensor) -> Tensor:
         return F.softplus(-fake).mean()
+
+
+class Wasserstein(Objective):
+    """WGAN (Arjovsky et al. 2017, Eq. 3): the critic maximises E[D(x)] - E[D(G(z))].
+
+    d_loss = E[D(G(z))] - E[D(x)], g_loss = -E[D(G(z))]; -d_loss estimates the Wasserstein-1
+    distance when D is 1-Lipschitz (weight clipping or a gradient penalty).
+    """
+
+    probabilistic = False
+    estimates_distance = True
+
+    def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
+        return fake.mean() - real.mean()
+
+    def g_loss(self, fake: Tensor) -> Tensor:
+        return -fake.mean()
+
+
+class Hinge(Objective):
+    """Hinge loss (Lim & Ye 2017; Miyato et al. 2018, Eq. 16-17; BigGAN).
+
+    d_loss = E[relu(1 - D(x))] + E[relu(1 + D(G(z)))], g_loss = -E[D(G(z))].
+    """
+
+    probabilistic = False
+
+    def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
+        return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+    def g_loss(self, fake: Tensor) -> Tensor:
+        return -fake.mean()
+
+
+class LeastSquares(Objective):
+    """Least squares GAN (Mao et al. 2017, Eq. 2), on raw discriminator outputs.
+
+    d_loss = 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2], g_loss = 1/2 E[(D(G(z)) - c)^2].
+    a = 0, b = c = 1 is the notes' CycleGAN MSE form (a 0-1 coding, Mao et al. Eq. 9).
+    """
+
+    probabilistic = False
+
+    def __init__(self, a: float = 0.0, b: float = 1.0, c: float = 1.0) -> None:
+        self.a, self.b, self.c = float(a), float(b), float(c)
+
+    def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
+        return 0.5 * ((real - self.b) ** 2).mean() + 0.5 * ((fake - self.a) ** 2).mean()
+
+    def g_loss(self, fake: Tensor) -> Tensor:
+        return 0.5 * ((fake - self.c) ** 2).mean()
+
+    def __repr__(self) -> str:
+        return f"LeastSquares(a={self.a}, b={self.b}, c={self.c})"

@@ -6,6 +6,7 @@ Returns the value a Hydra sweeper optimises (the final generator loss until metr
 from __future__ import annotations
 
 import sys
+from functools import partial
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
+from gans.ema import GeneratorEMA
 from gans.errors import ConfigError
 from gans.game import GAN
 from gans.loggers import choose_wandb_mode, describe
@@ -41,11 +43,21 @@ def build_model(cfg: DictConfig) -> GAN:
         conditional=cfg.model.num_classes > 0,
         log_every=cfg.log_every,
         config=OmegaConf.to_container(cfg, resolve=True),
+        regularizers=_instantiate_all(cfg.get("regularizer")),
+        ema=partial(GeneratorEMA, decay=cfg.ema.decay, warmup=cfg.ema.warmup)
+        if cfg.ema.enabled
+        else None,
+        clip_grad_norm=cfg.optimizer.get("clip_grad_norm"),
+        critic_boost=cfg.model.get("critic_boost"),
     )
 
 
 def _instantiate_all(group: DictConfig | None) -> list[Any]:
-    return [instantiate(c) for c in (group or {}).values() if c is not None and "_target_" in c]
+    return [
+        instantiate(c)
+        for c in (group or {}).values()
+        if isinstance(c, DictConfig) and "_target_" in c
+    ]
 
 
 def _config_error(exc: BaseException) -> ConfigError | None:

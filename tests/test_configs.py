@@ -25,7 +25,7 @@ def test_default_is_dcgan_on_digits():
     cfg = compose_config(["paths.run_dir=/tmp/x"])
     assert cfg.model.name == "dcgan" and cfg.data.name == "digits"
     assert cfg.model.generator.base_channels == 16  # preset/dcgan_digits.yaml applies
-    assert cfg.optimizer.beta1 == 0.5 and cfg.optimizer.generator.lr == 2e-4
+    assert cfg.optimizer.beta1 == 0.5 and cfg.optimizer.generator.lr == 5e-4  # the preset
 
 
 @pytest.mark.parametrize(("group", "option"), CHOICES)
@@ -53,7 +53,7 @@ def test_two_time_scale_learning_rates():
     cfg = compose_config(["optimizer.discriminator.lr=4e-4", "paths.run_dir=/x"])
     model = build_model(cfg)
     d_opt, g_opt = model.configure_optimizers()
-    assert d_opt.param_groups[0]["lr"] == 4e-4 and g_opt.param_groups[0]["lr"] == 2e-4
+    assert d_opt.param_groups[0]["lr"] == 4e-4 and g_opt.param_groups[0]["lr"] == 5e-4
     assert d_opt.param_groups[0]["betas"] == (0.5, 0.999)
 
 

@@ -22,9 +22,9 @@ def log_image(logger: Logger, key: str, grid: Tensor, step: int) -> None:
 
 
 class SampleGrid(L.Callback):
-    """Every ``every`` generator iterations and at the end of training, draw G on a fixed batch of
-    latent vectors (and, for conditional models, labels cycling through the classes), in eval mode,
-    and save ``<dirpath>/iter_XXXXXX.png``.
+    """Every ``every`` generator iterations and at the end of training, draw G (its EMA when
+    enabled) on a fixed batch of latent vectors (and, for conditional models, labels cycling
+    through the classes), in eval mode, and save ``<dirpath>/iter_XXXXXX.png``.
     """
 
     def __init__(
@@ -51,12 +51,13 @@ class SampleGrid(L.Callback):
     def grid(self, pl_module: Any) -> Tensor:
         """The current grid as a (C, H, W) tensor in [0, 1]."""
         z, y = self._fixed_inputs(pl_module)
-        was_training = pl_module.generator.training
-        pl_module.generator.eval()
+        generator = pl_module.sampling_generator
+        was_training = generator.training
+        generator.eval()
         try:
-            images = pl_module.generator(z, y).float().cpu()
+            images = generator(z, y).float().cpu()
         finally:
-            pl_module.generator.train(was_training)
+            generator.train(was_training)
         return make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), padding=2)
 
     def write(self, trainer: L.Trainer, pl_module: Any) -> None:

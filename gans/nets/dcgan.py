@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from gans.errors import ConfigError
 from gans.nets.conditioning import LatentWithLabel, Projection
-from gans.nets.init import dcgan_init
+from gans.nets.init import dcgan_init, spectral_norm_all
 
 
 def num_stages(image_size: int) -> int:
@@ -85,7 +85,8 @@ class Discriminator(nn.Module):
 
     Conv(4, 2, 1) + LeakyReLU(0.2) without BatchNorm on the input layer, then k-1 blocks
     Conv(4, 2, 1) + BN + LeakyReLU(0.2), then Conv(4, 1, 0) to one logit (Radford et al. 2016).
-    ``norm`` selects ``batch`` (DCGAN), ``layer`` or ``none`` (WGAN-GP critics avoid BatchNorm).
+    ``norm`` selects ``batch`` (DCGAN), ``layer`` or ``none`` (WGAN-GP critics avoid BatchNorm);
+    ``spectral_norm`` normalises every layer's weight (Miyato et al. 2018).
     """
 
     def __init__(
@@ -96,6 +97,7 @@ class Discriminator(nn.Module):
         num_classes: int = 0,
         norm: str = "batch",
         negative_slope: float = 0.2,
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         stages = num_stages(image_size)
@@ -117,6 +119,8 @@ class Discriminator(nn.Module):
         self.head = nn.Conv2d(width, 1, 4, 1, 0)
         self.projection = Projection(num_classes, width)
         dcgan_init(self)
+        if spectral_norm:
+            spectral_norm_all(self)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         h = self.features(x)

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from gans.errors import ConfigError
 from gans.nets.conditioning import LatentWithLabel, Projection
+from gans.nets.init import spectral_norm_all
 
 
 def _hidden(key: str, hidden: Sequence[int]) -> list[int]:
@@ -67,6 +68,7 @@ class Discriminator(nn.Module):
         hidden: Sequence[int] = (256, 256),
         negative_slope: float = 0.2,
         num_classes: int = 0,
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         width = math.prod(int(s) for s in data_shape)
@@ -77,6 +79,8 @@ class Discriminator(nn.Module):
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(width, 1)
         self.projection = Projection(num_classes, width)
+        if spectral_norm:
+            spectral_norm_all(self)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         h = self.features(x)

@@ -1,0 +1,49 @@
+"""Exponential moving average of the generator's weights."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel
+
+from gans.errors import ConfigError
+
+
+def ema_decay(decay: float, warmup: int, num_updates: int) -> float:
+    """decay_t = min(decay, (1 + t) / (warmup + t)): early averages forget the random init fast
+    (TensorFlow's ExponentialMovingAverage with num_updates; warmup = 10 there)."""
+    if warmup <= 0:
+        return decay
+    return min(decay, (1.0 + num_updates) / (warmup + num_updates))
+
+
+class GeneratorEMA(AveragedModel):
+    """theta_ema <- decay_t * theta_ema + (1 - decay_t) * theta after every generator iteration
+    (Karras et al. 2018; Yazici et al. 2019). Built on ``torch.optim.swa_utils.AveragedModel``
+    with ``use_buffers=True``, so BatchNorm running statistics are averaged too; its copy is frozen
+    and saved in the module's state_dict, so checkpoints carry it."""
+
+    def __init__(self, generator: nn.Module, decay: float = 0.999, warmup: int = 10) -> None:
+        if not 0.0 < float(decay) < 1.0:
+            raise ConfigError(f"ema.decay={decay} must be in (0, 1)")
+        self.decay = float(decay)
+        self.warmup = int(warmup)
+
+        self._beta = self.decay
+
+        def average(avg: Tensor, new: Tensor, num_averaged: Tensor) -> Tensor:
+            return torch.lerp(new, avg, self._beta) if avg.is_floating_point() else new
+
+        super().__init__(generator, avg_fn=average, use_buffers=True)
+        self.module.requires_grad_(False)
+        self.module.eval()
+
+    def update(self, generator: nn.Module, iteration: int) -> None:
+        """Fold the current generator into the average after generator iteration ``iteration``."""
+        self._beta = ema_decay(self.decay, self.warmup, iteration)
+        self.update_parameters(generator)
+
+    def train(self, mode: bool = True) -> GeneratorEMA:
+        super().train(mode)
+        self.module.eval()
+        return self
