@@ -42,9 +42,7 @@ class Regularizer:
         return f"{type(self).__name__}({fields})"
 
 
-def input_gradient_norms(
-    discriminator: nn.Module, x: Tensor, y: Tensor | None
-) -> Tensor:
+def input_gradient_norms(discriminator: nn.Module, x: Tensor, y: Tensor | None) -> Tensor:
     """||grad_x D(x)||_2 per sample, with a graph for the double backward."""
     x = x.detach().requires_grad_(True)
     out = discriminator(x, y)

@@ -6,8 +6,8 @@ Returns the value a Hydra sweeper optimises (the final generator loss until metr
 from __future__ import annotations
 
 import sys
-from functools import partial
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 

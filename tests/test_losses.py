@@ -65,3 +65,32 @@ def test_losses_are_finite_for_extreme_logits():
 
 def test_score_is_a_probability_for_bce_objectives():
     assert NonSaturating().score(torch.tensor([0.0])).item() == pytest.approx(0.5)
+
+
+def test_wasserstein_losses():
+    from gans.losses import Wasserstein
+
+    real, fake = torch.tensor(REAL), torch.tensor(FAKE)
+    w = Wasserstein()
+    assert w.d_loss(real, fake).item() == pytest.approx(sum(FAKE) / 3 - sum(REAL) / 3)
+    assert w.g_loss(fake).item() == pytest.approx(-sum(FAKE) / 3)
+    assert w.estimates_distance and not w.probabilistic
+
+
+def test_hinge_losses():
+    from gans.losses import Hinge
+
+    d = sum(max(0, 1 - v) for v in REAL) / 3 + sum(max(0, 1 + v) for v in FAKE) / 3
+    assert Hinge().d_loss(torch.tensor(REAL), torch.tensor(FAKE)).item() == pytest.approx(d)
+    assert Hinge().g_loss(torch.tensor(FAKE)).item() == pytest.approx(-sum(FAKE) / 3)
+
+
+@pytest.mark.parametrize(("a", "b", "c"), [(0, 1, 1), (-1, 1, 0)])
+def test_least_squares_losses(a, b, c):
+    from gans.losses import LeastSquares
+
+    ls = LeastSquares(a, b, c)
+    d = 0.5 * sum((v - b) ** 2 for v in REAL) / 3 + 0.5 * sum((v - a) ** 2 for v in FAKE) / 3
+    g = 0.5 * sum((v - c) ** 2 for v in FAKE) / 3
+    assert ls.d_loss(torch.tensor(REAL), torch.tensor(FAKE)).item() == pytest.approx(d)
+    assert ls.g_loss(torch.tensor(FAKE)).item() == pytest.approx(g)
