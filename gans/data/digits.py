@@ -1,0 +1,34 @@
+"""scikit-learn's handwritten digits: 1,797 real 8x8 greyscale digits that ship with the package."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from sklearn.datasets import load_digits
+from torch import Tensor
+
+from gans.data.memory import InMemoryDataModule
+from gans.errors import ConfigError
+
+
+class DigitsDataModule(InMemoryDataModule):
+    """The UCI optical-recognition digits (Alpaydin & Kaynak 1998) via ``sklearn.datasets``.
+
+    Pixel values 0..16 are scaled to [-1, 1] and the 8x8 images bilinearly resized to
+    ``image_size`` once, at setup; labels are the digit classes 0-9.
+    """
+
+    def __init__(self, image_size: int = 32, batch_size: int = 64) -> None:
+        super().__init__(batch_size)
+        if int(image_size) < 8:
+            raise ConfigError(f"data.image_size={image_size} must be >= 8 for the 8x8 digits")
+        self.image_size = int(image_size)
+
+    def load(self) -> tuple[Tensor, Tensor]:
+        digits = load_digits()
+        images = torch.as_tensor(digits.images, dtype=torch.float32)[:, None] / 16.0 * 2 - 1
+        if self.image_size != 8:
+            images = F.interpolate(
+                images, size=self.image_size, mode="bilinear", align_corners=False
+            ).clamp_(-1, 1)
+        return images.contiguous(), torch.as_tensor(digits.target, dtype=torch.long)

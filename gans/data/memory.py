@@ -1,0 +1,66 @@
+"""Datasets held in memory as one tensor and served by indexing whole batches."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
+
+from gans.errors import ConfigError
+
+
+class TensorBatches(Dataset):
+    """``dataset[indices]`` returns ``(images[indices], labels[indices])`` in one indexing op.
+
+    Used with a ``BatchSampler`` as the sampler and ``batch_size=None``, a batch costs one gather
+    instead of ``batch_size`` item lookups and a collate.
+    """
+
+    def __init__(self, images: Tensor, labels: Tensor) -> None:
+        if images.shape[0] != labels.shape[0]:
+            raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
+        self.images = images
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def __getitem__(self, index: list[int] | Tensor) -> tuple[Tensor, Tensor]:
+        index = torch.as_tensor(index)
+        return self.images[index], self.labels[index]
+
+
+class InMemoryDataModule(L.LightningDataModule):
+    """Base for data that fits in memory: subclasses implement :meth:`load`.
+
+    ``load`` returns images as float32 (N, C, H, W) in [-1, 1] and int64 labels (N,).
+    Each epoch is a fresh random permutation cut into full batches (the last partial one dropped,
+    so BatchNorm statistics never see a tiny batch).
+    """
+
+    def __init__(self, batch_size: int = 64) -> None:
+        super().__init__()
+        if int(batch_size) < 1:
+            raise ConfigError(f"data.batch_size={batch_size} must be an integer >= 1")
+        self.batch_size = int(batch_size)
+        self.dataset: TensorBatches | None = None
+
+    def load(self) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.dataset is None:
+            images, labels = self.load()
+            if images.shape[0] < self.batch_size:
+                raise ConfigError(
+                    f"data.batch_size={self.batch_size} is larger than the dataset "
+                    f"({images.shape[0]} samples)"
+                )
+            self.dataset = TensorBatches(images, labels)
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup()
+        assert self.dataset is not None
+        sampler = BatchSampler(RandomSampler(self.dataset), self.batch_size, drop_last=True)
+        return DataLoader(self.dataset, sampler=sampler, batch_size=None)
