@@ -54,6 +54,9 @@ class GAN(L.LightningModule):
         critic_boost: WGAN's schedule (Arjovsky et al. 2017, reference code): ``steps`` critic
             iterations before each of the first ``first`` generator iterations and every
             ``every``-th one; None or steps = 0 turns it off.
+        simultaneous: update both players from gradients taken at the same parameters (the
+            last D step of an iteration and the first G step share one evaluation) instead of
+            alternating D then G (Mescheder et al. 2017; the notes' "Numerics of GANs").
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class GAN(L.LightningModule):
         ema: Callable[[nn.Module], GeneratorEMA] | None = None,
         clip_grad_norm: dict[str, float | None] | None = None,
         critic_boost: dict[str, int] | None = None,
+        simultaneous: bool = False,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -104,6 +108,7 @@ class GAN(L.LightningModule):
                     "discriminator, values must be > 0 (or null for no clipping)"
                 )
         self.critic_boost = dict(critic_boost or {})
+        self.simultaneous = bool(simultaneous)
         self.d_steps_this_iteration = 0
         self.d_steps_total = 0
         self._stats: dict[str, Tensor] = {}
@@ -146,35 +151,64 @@ class GAN(L.LightningModule):
         x, y = batch
         cond = y if self.conditional else None
         d_opt, g_opt = self.optimizers()
-        self.discriminator_step(x, cond, d_opt)
-        self.d_steps_this_iteration += 1
-        if self.d_steps_this_iteration < self.critic_steps(self.iteration):
+        last_d_step = self.d_steps_this_iteration + 1 >= self.critic_steps(self.iteration)
+        g_steps = self.n_gen
+        if self.simultaneous and last_d_step:
+            self.simultaneous_step(x, cond, d_opt, g_opt, counted=self.n_gen == 1)
+            g_steps -= 1
+        else:
+            self.discriminator_step(x, cond, d_opt)
+        if not last_d_step:
+            self.d_steps_this_iteration += 1
             return
         self.d_steps_this_iteration = 0
-        for k in range(self.n_gen):
-            self.generator_step(x.shape[0], cond, g_opt, counted=k == self.n_gen - 1)
+        for k in range(g_steps):
+            self.generator_step(x, cond, g_opt, counted=k == g_steps - 1)
         if self.generator_ema is not None:
             self.generator_ema.update(self.generator, self.iteration)
         if self.iteration % self.log_every == 0:
             self.log_stats()
 
-    def discriminator_step(self, x: Tensor, y: Tensor | None, opt: Any) -> None:
-        """One step on d_loss = objective.d(D(x), D(G(z))) with G(z) held fixed."""
-        self.toggle_optimizer(opt)
-        with torch.no_grad():
-            fake = self.generator(self.prior.sample(x.shape[0], self.device), y)
-        real_out = self.discriminator(x, y)
-        fake_out = self.discriminator(fake, y)
+    def perturb(self, x: Tensor) -> Tensor:
+        """What D sees of a real or generated batch (instance noise, when configured)."""
+        for reg in self.regularizers:
+            x = reg.perturb(x)
+        return x
+
+    def discriminator_loss(
+        self, x: Tensor, fake: Tensor, y: Tensor | None
+    ) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+        """objective.d(D(x), D(G(z))) + the regularizers' terms; returns (loss, D(G(z)), stats)."""
+        real_out = self.discriminator(self.perturb(x), y)
+        fake_out = self.discriminator(self.perturb(fake), y)
         loss = self.objective.d_loss(real_out, fake_out)
         stats = {"loss/d": loss.detach(), "D(x)": real_out.detach(), "D(G(z))": fake_out.detach()}
         self.d_steps_total += 1
         for reg in self.regularizers:
             if self.d_steps_total % reg.every:
                 continue
-            term = reg.penalty(self.discriminator, x, fake, y, real_out, fake_out)
+            if reg.joint:
+                term = self._joint_penalty(reg, x, y)
+            else:
+                term = reg.penalty(self.discriminator, x, fake, y, real_out, fake_out)
             if term is not None:
                 loss = loss + reg.every * term
                 stats[f"reg/{reg.name}"] = term.detach()
+        return loss, fake_out, stats
+
+    def _joint_penalty(self, reg: Regularizer, x: Tensor, y: Tensor | None) -> Tensor:
+        z = self.prior.sample(x.shape[0], self.device)
+        return reg.joint_penalty(self.generator, self.discriminator, self.objective, x, z, y)
+
+    def _joint_terms(self, x: Tensor, y: Tensor | None) -> Tensor | float:
+        return sum((self._joint_penalty(r, x, y) for r in self.regularizers if r.joint), 0.0)
+
+    def discriminator_step(self, x: Tensor, y: Tensor | None, opt: Any) -> None:
+        """One step on the discriminator loss with G(z) held fixed."""
+        self.toggle_optimizer(opt)
+        with torch.no_grad():
+            fake = self.generator(self.prior.sample(x.shape[0], self.device), y)
+        loss, _, stats = self.discriminator_loss(x, fake, y)
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         self.step(opt, counted=False)
@@ -183,16 +217,41 @@ class GAN(L.LightningModule):
         self.untoggle_optimizer(opt)
         self._stats.update(stats)
 
-    def generator_step(self, n: int, y: Tensor | None, opt: Any, counted: bool) -> None:
-        """One step on g_loss = objective.g(D(G(z)))."""
+    def generator_step(self, x: Tensor, y: Tensor | None, opt: Any, counted: bool) -> None:
+        """One step on g_loss = objective.g(D(G(z))) (+ joint terms such as consensus)."""
         self.toggle_optimizer(opt)
-        fake = self.generator(self.prior.sample(n, self.device), y)
-        loss = self.objective.g_loss(self.discriminator(fake, y))
+        fake = self.generator(self.prior.sample(x.shape[0], self.device), y)
+        loss = self.objective.g_loss(self.discriminator(self.perturb(fake), y))
+        self._stats["loss/g"] = loss.detach()
+        loss = loss + self._joint_terms(x, y)
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         self.step(opt, counted=counted)
         self.untoggle_optimizer(opt)
-        self._stats["loss/g"] = loss.detach()
+
+    def simultaneous_step(
+        self, x: Tensor, y: Tensor | None, d_opt: Any, g_opt: Any, counted: bool
+    ) -> None:
+        """Both players' gradients at the same (theta, psi), then both steps (the notes' F_h =
+        id + h v). Gradients come from ``torch.autograd.grad``, so this mode runs in the module's
+        own precision (no loss scaling)."""
+        fake = self.generator(self.prior.sample(x.shape[0], self.device), y)
+        d_loss, fake_out, stats = self.discriminator_loss(x, fake, y)
+        g_loss = self.objective.g_loss(fake_out)
+        stats["loss/g"] = g_loss.detach()
+        g_loss = g_loss + self._joint_terms(x, y)
+        d_params = [p for p in self.discriminator.parameters() if p.requires_grad]
+        g_params = [p for p in self.generator.parameters() if p.requires_grad]
+        d_grads = torch.autograd.grad(d_loss, d_params, retain_graph=True)
+        g_grads = torch.autograd.grad(g_loss, g_params)
+        for params, grads in ((d_params, d_grads), (g_params, g_grads)):
+            for p, g in zip(params, grads, strict=True):
+                p.grad = g
+        self.step(d_opt, counted=False)
+        for reg in self.regularizers:
+            reg.after_step(self.discriminator)
+        self.step(g_opt, counted=counted)
+        self._stats.update(stats)
 
     def step(self, opt: Any, counted: bool) -> None:
         """Optimizer step; only ``counted`` steps advance ``trainer.global_step``."""

@@ -17,6 +17,8 @@ class Regularizer:
     """Base class: no loss term, nothing after the step."""
 
     name = "regularizer"
+    #: True for terms that need both players' gradients (see :class:`Consensus`).
+    joint = False
 
     def __init__(self, every: int = 1) -> None:
         if int(every) < 1:
@@ -36,6 +38,10 @@ class Regularizer:
 
     def after_step(self, discriminator: nn.Module) -> None:
         return None
+
+    def perturb(self, x: Tensor) -> Tensor:
+        """What D sees instead of ``x`` (real or generated); identity unless overridden."""
+        return x
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v}" for k, v in vars(self).items())
@@ -124,3 +130,60 @@ class Drift(Regularizer):
 
     def penalty(self, discriminator, real, fake, y, real_out, fake_out):  # noqa: D102
         return self.epsilon * (real_out**2).mean()
+
+
+class InstanceNoise(Regularizer):
+    """Instance noise (Sønderby et al. 2017; Arjovsky & Bottou 2017): D sees x + N(0, std^2 I) for
+    real and generated samples alike, in both players' steps. It acts on D's inputs, so
+    ``perturb`` is its hook and it adds no loss term."""
+
+    name = "instance_noise"
+
+    def __init__(self, std: float = 0.7) -> None:
+        super().__init__(1)
+        if float(std) < 0:
+            raise ConfigError(f"regularizer.instance_noise.std={std} must be >= 0")
+        self.std = float(std)
+
+    def perturb(self, x: Tensor) -> Tensor:
+        return x + self.std * torch.randn_like(x)
+
+
+class Consensus(Regularizer):
+    """Consensus optimization (Mescheder, Nowozin & Geiger 2017, Eq. 7): both players add
+    gamma / 2 * ||v||^2, v = (dL_G/dtheta, dL_D/dpsi) the joint gradient field, which pulls the
+    field's rotation towards convergence. Needs both players' gradients, so the game calls
+    :meth:`joint_penalty` in each player's step."""
+
+    name = "consensus"
+    joint = True
+
+    def __init__(self, gamma: float = 1.0, every: int = 1) -> None:
+        super().__init__(every)
+        self.gamma = float(gamma)
+
+    def joint_penalty(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        objective,  # gans.losses.Objective (not imported: keeps this module free of the losses)
+        real: Tensor,
+        z: Tensor,
+        y: Tensor | None,
+    ) -> Tensor:
+        g_params = [p for p in generator.parameters()]
+        d_params = [p for p in discriminator.parameters()]
+        flags = [p.requires_grad for p in g_params + d_params]
+        for p in g_params + d_params:
+            p.requires_grad_(True)
+        try:
+            fake = generator(z, y)
+            fake_out = discriminator(fake, y)
+            d_loss = objective.d_loss(discriminator(real, y), fake_out)
+            g_loss = objective.g_loss(fake_out)
+            grads = torch.autograd.grad(d_loss, d_params, create_graph=True)
+            grads += torch.autograd.grad(g_loss, g_params, create_graph=True)
+        finally:
+            for p, flag in zip(g_params + d_params, flags, strict=True):
+                p.requires_grad_(flag)
+        return 0.5 * self.gamma * sum((g**2).sum() for g in grads)

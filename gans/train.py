@@ -49,6 +49,7 @@ def build_model(cfg: DictConfig) -> GAN:
         else None,
         clip_grad_norm=cfg.optimizer.get("clip_grad_norm"),
         critic_boost=cfg.model.get("critic_boost"),
+        simultaneous=cfg.model.get("updates", "alternating") == "simultaneous",
     )
 
 
@@ -68,8 +69,11 @@ def _config_error(exc: BaseException) -> ConfigError | None:
     return None
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
-    """Fit the configured GAN; returns a summary (paths, iterations, timings, final losses)."""
+def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> dict[str, Any]:
+    """Fit the configured GAN; returns a summary (paths, iterations, timings, final losses).
+
+    ``extra_callbacks`` lets studies observe a run (e.g. record parameter trajectories).
+    """
     cfg = cfg.copy()
     OmegaConf.resolve(cfg)
     validate(cfg)
@@ -82,6 +86,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         callbacks = _instantiate_all(cfg.callbacks)
         if not cfg.trainer.get("enable_progress_bar", True):
             callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
+        callbacks += list(extra_callbacks or [])
         loggers: list[Logger] = _instantiate_all(cfg.logger)
     except InstantiationException as exc:
         error = _config_error(exc)
@@ -118,11 +123,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 def _report(summary: dict[str, Any]) -> None:
     grids = sorted(Path(summary["samples"]).glob("iter_*.png"))
+    samples = f"sample grids:  {summary['samples']}" + (f"  (latest: {grids[-1].name})" if grids else "")
     lines = [
         f"trained {summary['iterations']} generator iterations in {summary['seconds']:.1f} s "
         f"({summary['iterations_per_s']:.2f} it/s)",
         f"run directory: {summary['run_dir']}",
-        f"sample grids:  {summary['samples']}" + (f"  (latest: {grids[-1].name})" if grids else ""),
+        *([samples] if grids else []),
         f"checkpoints:   {summary['checkpoints']}  (last.ckpt; resume with ckpt_path=<file>)",
         *summary["loggers"],
     ]

@@ -29,6 +29,9 @@ def validate(cfg: DictConfig) -> None:
     prior = OmegaConf.select(cfg, "model.latent.prior")
     if prior not in PRIORS:
         raise ConfigError(f"model.latent.prior={prior} is unknown; allowed: {', '.join(PRIORS)}")
+    updates = OmegaConf.select(cfg, "model.updates", default="alternating")
+    if updates not in ("alternating", "simultaneous"):
+        raise ConfigError(f"model.updates={updates} is unknown; allowed: alternating, simultaneous")
     for player in ("generator", "discriminator"):
         key = f"optimizer.{player}.lr"
         lr = OmegaConf.select(cfg, key)

@@ -48,8 +48,8 @@ class SampleGrid(L.Callback):
         return z, y
 
     @torch.no_grad()
-    def grid(self, pl_module: Any) -> Tensor:
-        """The current grid as a (C, H, W) tensor in [0, 1]."""
+    def grid(self, pl_module: Any) -> Tensor | None:
+        """The current grid as a (C, H, W) tensor in [0, 1]; None when G does not make images."""
         z, y = self._fixed_inputs(pl_module)
         generator = pl_module.sampling_generator
         was_training = generator.training
@@ -58,6 +58,8 @@ class SampleGrid(L.Callback):
             images = generator(z, y).float().cpu()
         finally:
             generator.train(was_training)
+        if images.dim() != 4:  # points (Dirac-GAN, 2-D mixtures) are not an image grid
+            return None
         return make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), padding=2)
 
     def write(self, trainer: L.Trainer, pl_module: Any) -> None:
@@ -66,7 +68,8 @@ class SampleGrid(L.Callback):
             return
         self._last_step = step
         grid = self.grid(pl_module)
-        self._save(grid, step, trainer)
+        if grid is not None:
+            self._save(grid, step, trainer)
 
     @rank_zero_only
     def _save(self, grid: Tensor, step: int, trainer: L.Trainer) -> None:
