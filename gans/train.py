@@ -5,6 +5,7 @@ Returns the value a Hydra sweeper optimises (the final generator loss until metr
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from functools import partial
@@ -18,6 +19,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import InterpolationKeyError
 
 from gans.ema import GeneratorEMA
 from gans.errors import ConfigError
@@ -61,6 +63,23 @@ def _instantiate_all(group: DictConfig | None) -> list[Any]:
     ]
 
 
+def _unresolvable(cfg: DictConfig, prefix: str = "") -> str:
+    """The first key whose interpolation cannot be resolved."""
+    for key in cfg:
+        path = f"{prefix}{key}"
+        node = cfg._get_node(key)
+        if isinstance(node, DictConfig):
+            found = _unresolvable(node, f"{path}.")
+            if found:
+                return found
+            continue
+        try:
+            cfg[key]
+        except InterpolationKeyError:
+            return path
+    return ""
+
+
 def _config_error(exc: BaseException) -> ConfigError | None:
     while exc is not None:
         if isinstance(exc, ConfigError):
@@ -75,7 +94,15 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     ``extra_callbacks`` lets studies observe a run (e.g. record parameter trajectories).
     """
     cfg = cfg.copy()
-    OmegaConf.resolve(cfg)
+    try:
+        OmegaConf.resolve(cfg)
+    except InterpolationKeyError as exc:
+        missing = re.search(r"key '([^']+)'", str(exc))
+        raise ConfigError(
+            f"{_unresolvable(cfg)} needs ${{{missing[1] if missing else '?'}}}, which the "
+            f"chosen configs do not define (model={cfg.model.get('name')} and "
+            f"data={cfg.data.get('name')} do not fit together?)"
+        ) from None
     validate(cfg)
     if cfg.logger and any("Wandb" in str(c.get("_target_", "")) for c in cfg.logger.values()):
         choose_wandb_mode()
@@ -123,7 +150,9 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
 
 def _report(summary: dict[str, Any]) -> None:
     grids = sorted(Path(summary["samples"]).glob("iter_*.png"))
-    samples = f"sample grids:  {summary['samples']}" + (f"  (latest: {grids[-1].name})" if grids else "")
+    samples = f"sample grids:  {summary['samples']}" + (
+        f"  (latest: {grids[-1].name})" if grids else ""
+    )
     lines = [
         f"trained {summary['iterations']} generator iterations in {summary['seconds']:.1f} s "
         f"({summary['iterations_per_s']:.2f} it/s)",

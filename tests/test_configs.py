@@ -28,9 +28,14 @@ def test_default_is_dcgan_on_digits():
     assert cfg.optimizer.beta1 == 0.5 and cfg.optimizer.generator.lr == 5e-4  # the preset
 
 
+# options that only make sense with a partner choice
+PARTNERS = {("data", "dirac"): ["model=dirac"]}
+
+
 @pytest.mark.parametrize(("group", "option"), CHOICES)
 def test_every_config_composes_and_resolves(group, option):
-    cfg = compose_config([f"{group}={option}", "paths.run_dir=/tmp/x"])
+    partner = PARTNERS.get((group, option), [])
+    cfg = compose_config([f"{group}={option}", *partner, "paths.run_dir=/tmp/x"])
     resolved = OmegaConf.to_container(cfg, resolve=True)
     assert resolved["paths"]["run_dir"] == "/tmp/x"
     if group in ("model", "loss", "optimizer", "data"):
@@ -95,3 +100,11 @@ def test_command_line_error_is_one_line(tmp_path):
         "error: data.image_size=24 cannot be built by the DCGAN networks; "
         "allowed: powers of two >= 16 (16, 32, 64, 128, 256)"
     ]
+
+
+def test_model_and_data_that_do_not_fit_fail_with_one_line(tmp_path):
+    cfg = compose_config(["data=dirac", f"paths.run_dir={tmp_path}"])
+    with pytest.raises(
+        ConfigError, match=r"model.generator.image_size needs \$\{data.image_size\}"
+    ):
+        train(cfg)

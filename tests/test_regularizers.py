@@ -131,3 +131,30 @@ def test_ema_follows_its_formula_with_warmup():
     assert torch.allclose(ema.module.weight, torch.full_like(g.weight, beta * 1 + (1 - beta) * 3))
     assert ema_decay(0.999, 10, 10**6) == 0.999
     assert not any(p.requires_grad for p in ema.module.parameters())
+
+
+def test_consensus_penalty_is_half_gamma_squared_joint_gradient_on_the_dirac_gan():
+    """minimax Dirac-GAN: dL_D/dpsi = s theta, dL_G/dtheta = -s psi, s = sigmoid(psi theta)."""
+    from gans.losses import Minimax
+    from gans.nets import dirac
+    from gans.regularizers import Consensus
+
+    theta, psi = 0.7, -1.3
+    g, d = dirac.Generator(theta), dirac.Discriminator(psi)
+    got = Consensus(gamma=2.0).joint_penalty(
+        g, d, Minimax(), torch.zeros(1, 1), torch.zeros(1, 1), None
+    )
+    s = torch.sigmoid(torch.tensor(psi * theta)).item()
+    assert got.item() == pytest.approx(2.0 / 2 * s**2 * (theta**2 + psi**2), rel=1e-5)
+    got.backward()
+    assert g.theta.grad is not None and d.psi.grad is not None
+
+
+def test_instance_noise_perturbs_with_the_given_std():
+    from gans.regularizers import InstanceNoise
+
+    torch.manual_seed(0)
+    x = torch.full((100_000, 1), 3.0)
+    noisy = InstanceNoise(0.7).perturb(x)
+    assert noisy.mean().item() == pytest.approx(3.0, abs=0.01)
+    assert noisy.std().item() == pytest.approx(0.7, rel=0.02)

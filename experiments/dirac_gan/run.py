@@ -13,6 +13,7 @@ import csv
 import math
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +56,7 @@ class Trajectory(L.Callback):
         self.points: list[tuple[float, float]] = []
 
     def _record(self, pl_module: Any) -> None:
-        self.points.append(
-            (pl_module.generator.theta.item(), pl_module.discriminator.psi.item())
-        )
+        self.points.append((pl_module.generator.theta.item(), pl_module.discriminator.psi.item()))
 
     def on_train_start(self, trainer: L.Trainer, pl_module: Any) -> None:
         self._record(pl_module)
@@ -85,7 +84,8 @@ def config(overrides: list[str], run_dir: Path) -> DictConfig:
 def run(method: str, updates: str, n_critic: int, out: Path) -> list[tuple[float, float]]:
     overrides = [*METHODS[method], f"model.updates={updates}", f"model.n_critic={n_critic}"]
     trace = Trajectory()
-    train(config(overrides, out / "runs"), extra_callbacks=[trace])
+    with tempfile.TemporaryDirectory() as run_dir:
+        train(config(overrides, Path(run_dir)), extra_callbacks=[trace])
     return trace.points
 
 
@@ -131,8 +131,14 @@ def plot(results: dict, out: Path) -> None:
         ax.quiver(grid[0], grid[1], u, v, color="0.6", angles="xy")
         for (updates, n_critic), (color, ls) in styles.items():
             pts = torch.tensor(results[(method, updates, n_critic)])
-            ax.plot(pts[:, 0], pts[:, 1], color=color, ls=ls, lw=1,
-                    label=f"{updates}, n_critic {n_critic}")
+            ax.plot(
+                pts[:, 0],
+                pts[:, 1],
+                color=color,
+                ls=ls,
+                lw=1,
+                label=f"{updates}, n_critic {n_critic}",
+            )
         ax.plot([1], [1], "ko", ms=4)
         ax.plot([0], [0], "k*", ms=8)
         ax.set_xlim(-2, 2)
