@@ -200,8 +200,12 @@ class GAN(L.LightningModule):
         z = self.prior.sample(x.shape[0], self.device)
         return reg.joint_penalty(self.generator, self.discriminator, self.objective, x, z, y)
 
-    def _joint_terms(self, x: Tensor, y: Tensor | None) -> Tensor | float:
-        return sum((self._joint_penalty(r, x, y) for r in self.regularizers if r.joint), 0.0)
+    def add_joint_terms(self, g_loss: Tensor, x: Tensor, y: Tensor | None) -> Tensor:
+        """g_loss plus the terms that need both players' gradients (consensus), if any."""
+        for reg in self.regularizers:
+            if reg.joint:
+                g_loss = g_loss + self._joint_penalty(reg, x, y)
+        return g_loss
 
     def discriminator_step(self, x: Tensor, y: Tensor | None, opt: Any) -> None:
         """One step on the discriminator loss with G(z) held fixed."""
@@ -223,7 +227,7 @@ class GAN(L.LightningModule):
         fake = self.generator(self.prior.sample(x.shape[0], self.device), y)
         loss = self.objective.g_loss(self.discriminator(self.perturb(fake), y))
         self._stats["loss/g"] = loss.detach()
-        loss = loss + self._joint_terms(x, y)
+        loss = self.add_joint_terms(loss, x, y)
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         self.step(opt, counted=counted)
@@ -239,7 +243,7 @@ class GAN(L.LightningModule):
         d_loss, fake_out, stats = self.discriminator_loss(x, fake, y)
         g_loss = self.objective.g_loss(fake_out)
         stats["loss/g"] = g_loss.detach()
-        g_loss = g_loss + self._joint_terms(x, y)
+        g_loss = self.add_joint_terms(g_loss, x, y)
         d_params = [p for p in self.discriminator.parameters() if p.requires_grad]
         g_params = [p for p in self.generator.parameters() if p.requires_grad]
         d_grads = torch.autograd.grad(d_loss, d_params, retain_graph=True)

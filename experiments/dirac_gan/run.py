@@ -104,7 +104,7 @@ def vector_field(method: str, grid: torch.Tensor) -> tuple[torch.Tensor, torch.T
             fake = model.generator(torch.zeros(x.shape[0], 1))
             d_loss, _, _ = model.discriminator_loss(x, fake.detach(), None)
             g_loss = model.objective.g_loss(model.discriminator(model.perturb(fake), None))
-            g_loss = g_loss + model._joint_terms(x, None)
+            g_loss = model.add_joint_terms(g_loss, x, None)
             (dpsi,) = torch.autograd.grad(d_loss, [model.discriminator.psi])
             (dtheta,) = torch.autograd.grad(g_loss, [model.generator.theta])
             u[i, j], v[i, j] = -dtheta.item(), -dpsi.item()
