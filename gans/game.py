@@ -109,6 +109,8 @@ class GAN(L.LightningModule):
                 )
         self.critic_boost = dict(critic_boost or {})
         self.simultaneous = bool(simultaneous)
+        self._first_g_param = next(generator.parameters())
+        self.start_iteration = 0
         self.d_steps_this_iteration = 0
         self.d_steps_total = 0
         self._stats: dict[str, Tensor] = {}
@@ -266,38 +268,37 @@ class GAN(L.LightningModule):
 
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
         """Clip (when configured) and measure each player's gradient norm, on unscaled grads."""
-        player = "generator" if optimizer is self.optimizers()[1].optimizer else "discriminator"
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        player = "generator" if params[0] is self._first_g_param else "discriminator"
         max_norm = self.clip_grad_norm.get(player)
         logging_soon = (self.iteration + 1) % self.log_every == 0
-        if max_norm is None and not logging_soon:
+        if max_norm is not None:
+            norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+        elif logging_soon:
+            norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+        else:
             return
-        params = [p for group in optimizer.param_groups for p in group["params"]]
-        norm = torch.nn.utils.clip_grad_norm_(params, max_norm or float("inf"))
         self._stats[f"grad_norm/{player[0]}"] = norm.detach()
 
     # ------------------------------------------------------------------ logging
     def on_train_start(self) -> None:
+        self.start_iteration = self.iteration  # > 0 when resumed
         self._clock = (time.perf_counter(), self.iteration)
 
     def log_stats(self) -> None:
         """Log the last losses, mean D outputs, learning rates and iterations/s (one host sync)."""
         stats = self._stats
-        values = torch.stack(
-            [
-                stats["loss/d"],
-                stats["loss/g"],
-                self.objective.score(stats["D(x)"]).mean(),
-                self.objective.score(stats["D(G(z))"]).mean(),
-            ]
-        ).tolist()
-        metrics = dict(zip(("loss/d", "loss/g", "D(x)", "D(G(z))"), values, strict=True))
+        scalars = {
+            "loss/d": stats["loss/d"],
+            "loss/g": stats["loss/g"],
+            "D(x)": self.objective.score(stats["D(x)"]).mean(),
+            "D(G(z))": self.objective.score(stats["D(G(z))"]).mean(),
+        }
         if self.objective.estimates_distance:
-            metrics["wasserstein_estimate"] = (
-                stats["D(x)"].mean() - stats["D(G(z))"].mean()
-            ).item()
-        for key, value in stats.items():
-            if key.startswith(("reg/", "grad_norm/")):
-                metrics[key] = value.item()
+            scalars["wasserstein_estimate"] = stats["D(x)"].mean() - stats["D(G(z))"].mean()
+        scalars.update((k, v) for k, v in stats.items() if k.startswith(("reg/", "grad_norm/")))
+        values = torch.stack([v.float().reshape(()) for v in scalars.values()]).tolist()
+        metrics = dict(zip(scalars, values, strict=True))
         d_opt, g_opt = self.optimizers()
         metrics["lr/d"] = d_opt.optimizer.param_groups[0]["lr"]
         metrics["lr/g"] = g_opt.optimizer.param_groups[0]["lr"]

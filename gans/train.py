@@ -124,7 +124,6 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
 
-    start_iteration = 0
     started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
     seconds = time.perf_counter() - started
@@ -133,7 +132,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         "run_dir": cfg.paths.run_dir,
         "iterations": iterations,
         "seconds": seconds,
-        "iterations_per_s": (iterations - start_iteration) / max(seconds, 1e-9),
+        "iterations_per_s": (iterations - model.start_iteration) / max(seconds, 1e-9),
         "checkpoints": cfg.paths.checkpoints,
         "samples": cfg.paths.samples,
         "loss/g": float(model._stats["loss/g"]) if "loss/g" in model._stats else float("nan"),
