@@ -26,7 +26,7 @@ from gans.errors import ConfigError
 from gans.game import GAN
 from gans.loggers import choose_wandb_mode, describe
 from gans.prior import LatentPrior
-from gans.validate import validate
+from gans.validate import check_data, check_model_fits, check_required, validate
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
@@ -94,6 +94,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     ``extra_callbacks`` lets studies observe a run (e.g. record parameter trajectories).
     """
     cfg = cfg.copy()
+    check_required(cfg)
     try:
         OmegaConf.resolve(cfg)
     except InterpolationKeyError as exc:
@@ -109,7 +110,11 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     try:
         datamodule = instantiate(cfg.data.datamodule)
+        datamodule.prepare_data()
+        datamodule.setup("fit")
+        check_data(cfg, datamodule)
         model = build_model(cfg)
+        check_model_fits(model, datamodule.sample_shape)
         callbacks = _instantiate_all(cfg.callbacks)
         if not cfg.trainer.get("enable_progress_bar", True):
             callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from gans.errors import ConfigError
@@ -37,3 +40,70 @@ def validate(cfg: DictConfig) -> None:
         lr = OmegaConf.select(cfg, key)
         if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0:
             raise ConfigError(f"{key}={lr} must be a number > 0")
+
+
+def _missing(cfg: DictConfig, prefix: str = "") -> list[str]:
+    found = []
+    for key in cfg:
+        node = cfg._get_node(key)
+        if isinstance(node, DictConfig):
+            found += _missing(node, f"{prefix}{key}.")
+        elif OmegaConf.is_missing(cfg, key):
+            found.append(f"{prefix}{key}")
+    return found
+
+
+def check_required(cfg: DictConfig) -> None:
+    """Raise naming the first ``???`` value the user still has to give (nothing is resolved)."""
+    missing = _missing(cfg)
+    if missing:
+        key = missing[0]
+        raise ConfigError(f"{key} must be set, e.g. {key}=<value> on the command line")
+
+
+def check_data(cfg: DictConfig, datamodule: Any) -> None:
+    """After the data is set up: its sample shape and labels fit what the model is built for."""
+    name = cfg.data.get("name")
+    shape = tuple(datamodule.sample_shape)
+    want = tuple(cfg.data.shape)
+    if shape != want:
+        raise ConfigError(
+            f"data={name} gives samples of shape {shape} but the model is built for "
+            f"data.shape={want}"
+        )
+    classes = int(cfg.model.get("num_classes", 0) or 0)
+    have = int(datamodule.num_classes)
+    if classes > 0 and have == 0:
+        raise ConfigError(
+            f"model.num_classes={classes} asks for a class-conditional GAN but data={name} is "
+            "unlabeled (model.num_classes=0 trains unconditionally)"
+        )
+    if classes > 0 and classes != have:
+        raise ConfigError(f"model.num_classes={classes} but data={name} has {have} classes")
+
+
+@torch.no_grad()
+def check_model_fits(model: Any, shape: tuple[int, ...]) -> None:
+    """G's output and D's input match the data's sample ``shape`` (one 2-sample forward each)."""
+    generator, discriminator = model.generator, model.discriminator
+    modes = generator.training, discriminator.training
+    generator.eval()
+    discriminator.eval()
+    try:
+        z = model.prior.sample(2, "cpu", generator=torch.Generator().manual_seed(0))
+        y = torch.zeros(2, dtype=torch.long) if model.conditional else None
+        made = tuple(generator(z, y).shape[1:])
+        if made != tuple(shape):
+            raise ConfigError(
+                f"model.generator makes samples of shape {made} but the data has {tuple(shape)} "
+                "(check model.generator.image_size/channels against data.image_size/channels)"
+            )
+        try:
+            discriminator(torch.zeros(2, *shape), y)
+        except RuntimeError as exc:
+            raise ConfigError(
+                f"model.discriminator cannot take samples of shape {tuple(shape)}: {exc}"
+            ) from None
+    finally:
+        generator.train(modes[0])
+        discriminator.train(modes[1])

@@ -14,7 +14,7 @@ from gans.train import CONF_DIR, build_model, train
 from tests.conftest import compose_config
 
 GROUPS = {
-    p.name: sorted(f.stem for f in p.glob("*.yaml"))
+    p.name: sorted(f.stem for f in p.glob("*.yaml") if not f.stem.startswith("_"))
     for p in Path(CONF_DIR).iterdir()
     if p.is_dir() and p.name != "preset"
 }
@@ -29,7 +29,7 @@ def test_default_is_dcgan_on_digits():
 
 
 # options that only make sense with a partner choice
-PARTNERS = {("data", "dirac"): ["model=dirac"]}
+PARTNERS = {("data", "dirac"): ["model=dirac"], ("data", "image_folder"): ["data.root=/tmp"]}
 
 
 @pytest.mark.parametrize(("group", "option"), CHOICES)

@@ -43,7 +43,7 @@ class SampleGrid(L.Callback):
         z = pl_module.prior.sample(self.num, "cpu", generator=gen).to(pl_module.device)
         y = None
         if pl_module.conditional:
-            classes = int(pl_module.config.get("data", {}).get("num_classes", 10))
+            classes = int(pl_module.config.get("model", {}).get("num_classes", 10))
             y = (torch.arange(self.num) % classes).to(pl_module.device)
         return z, y
 

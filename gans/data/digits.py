@@ -18,6 +18,8 @@ class DigitsDataModule(InMemoryDataModule):
     ``image_size`` once, at setup; labels are the digit classes 0-9.
     """
 
+    num_classes = 10
+
     def __init__(self, image_size: int = 32, batch_size: int = 64) -> None:
         super().__init__(batch_size)
         if int(image_size) < 8:

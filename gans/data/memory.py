@@ -39,6 +39,8 @@ class InMemoryDataModule(L.LightningDataModule):
     so BatchNorm statistics never see a tiny batch).
     """
 
+    num_classes = 0
+
     def __init__(self, batch_size: int = 64) -> None:
         super().__init__()
         if int(batch_size) < 1:
@@ -58,6 +60,13 @@ class InMemoryDataModule(L.LightningDataModule):
                     f"({images.shape[0]} samples)"
                 )
             self.dataset = TensorBatches(images, labels)
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """The shape of one sample as the model sees it, e.g. (C, H, W)."""
+        self.setup()
+        assert self.dataset is not None
+        return tuple(self.dataset.images.shape[1:])
 
     def train_dataloader(self) -> DataLoader:
         self.setup()
