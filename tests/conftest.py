@@ -32,6 +32,16 @@ TINY_MLP = [o for o in TINY if "base_channels" not in o] + [
 ]
 
 
+# The 10,000 real MNIST test digits as class folders of PNGs, beside the repo on dev and CI.
+MNIST_TEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-test" / "images"
+
+
+@pytest.fixture(scope="session")
+def mnist_test_cache(tmp_path_factory) -> Path:
+    """One decode cache for every test that reads MNIST_TEST (decoding 10,000 PNGs takes ~8 s)."""
+    return tmp_path_factory.mktemp("mnist-test-cache")
+
+
 def compose_config(overrides: list[str] | None = None) -> DictConfig:
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         return compose(config_name="train", overrides=overrides or [])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,10 +229,20 @@ class ImageDataModule(InMemoryDataModule):
             if payload is not None:
                 self.skipped = list(payload["skipped"])
                 return payload["images"], payload["labels"]
+        started = time.perf_counter()
         images, labels = self.decode()
+        seconds = time.perf_counter() - started
         if self.cache:
             payload = {"key": key, "images": images, "labels": labels, "skipped": self.skipped}
             self.cache_path = cache.save(self.cache_path, payload)
+        logger.info(
+            "data=%s: decoded %d images to %s uint8 in %.1f s; cache: %s",
+            self.name,
+            len(images),
+            tuple(images.shape[1:]),
+            seconds,
+            self.cache_path or "off",
+        )
         return images, labels
 
     def decode(self) -> tuple[Tensor, Tensor]:
