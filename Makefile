@@ -25,12 +25,12 @@ test: $(STAMP)
 	WANDB_MODE=offline $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check gans tests experiments
+	$(BIN)/ruff check gans tests experiments benchmarks
 	$(BIN)/ruff format --check gans tests experiments
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix gans tests experiments
-	$(BIN)/ruff format gans tests experiments
+	$(BIN)/ruff format gans tests experiments benchmarks
 
 clean:
 	rm -rf $(VENV) outputs multirun wandb lightning_logs .pytest_cache .ruff_cache *.egg-info

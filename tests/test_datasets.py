@@ -302,3 +302,10 @@ def test_shared_mnist_test_images_when_present(mnist_test_cache):
     x, y = images_of(dm)
     assert x.shape == (10_000, 1, 16, 16) and dm.num_classes == 10
     assert torch.bincount(y).tolist()[:2] == [980, 1135]  # the real test split's class counts
+
+
+def test_download_failures_are_told_in_one_line():
+    from gans.data.images import failure
+
+    exc = RuntimeError("Error downloading x.gz:\nTried http://a/, got:\n<urlopen error refused>\n")
+    assert failure(exc) == "RuntimeError: <urlopen error refused>"

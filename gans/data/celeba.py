@@ -10,7 +10,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from torchvision import datasets
 
-from gans.data.images import UNLABELED, ImageDataModule
+from gans.data.images import UNLABELED, ImageDataModule, failure
 from gans.data.transforms import Preprocess, open_image
 from gans.errors import ConfigError
 
@@ -125,7 +125,7 @@ class CelebADataModule(ImageDataModule):
         try:
             datasets.CelebA(str(self.root), split="all", target_type=[], download=True)
         except Exception as exc:  # noqa: BLE001 - Google Drive quota, network, bad archive
-            raise self.missing(f"the download failed ({type(exc).__name__}: {exc})") from None
+            raise self.missing(f"the download failed ({failure(exc)})") from None
 
     def _list_file(self, images: Path, name: str) -> Path:
         for folder in (images.parent, images):

@@ -72,6 +72,12 @@ class Decoded(Dataset):
             return Unreadable(where, str(exc))
 
 
+def failure(exc: BaseException) -> str:
+    """One line for an exception whose message may span many (torchvision's download errors)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[-1] if lines else ''}".rstrip(": ")
+
+
 def describe_item(source: Dataset, index: int) -> str:
     """The file behind ``source[index]`` when the source lists its files, else its index."""
     files = getattr(source, "files", None)

@@ -8,7 +8,7 @@ from typing import Any
 from torch.utils.data import Dataset
 from torchvision import datasets
 
-from gans.data.images import ImageDataModule, fingerprint
+from gans.data.images import ImageDataModule, failure, fingerprint
 from gans.data.transforms import Preprocess
 from gans.errors import ConfigError
 
@@ -72,7 +72,7 @@ class _IDXDataModule(ImageDataModule):
         try:
             self._dataset(download=True)
         except Exception as exc:  # noqa: BLE001 - any network or archive failure means "not there"
-            raise self.missing(f" and the download failed ({type(exc).__name__}: {exc})") from None
+            raise self.missing(f" and the download failed ({failure(exc)})") from None
 
     def source(self) -> Dataset:
         try:
