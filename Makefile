@@ -26,10 +26,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check gans tests experiments benchmarks
-	$(BIN)/ruff format --check gans tests experiments
+	$(BIN)/ruff format --check gans tests experiments benchmarks
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix gans tests experiments
+	$(BIN)/ruff check --fix gans tests experiments benchmarks
 	$(BIN)/ruff format gans tests experiments benchmarks
 
 clean:
