@@ -1,6 +1,7 @@
 """`python -m gans.train [group=option ...] [key=value ...]`: compose, build, fit.
 
-Returns the value a Hydra sweeper optimises (the final generator loss until metrics arrive).
+Returns the value a Hydra sweeper optimises: the final FID when metrics run, else the final
+generator loss.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
+from gans.callbacks.checkpoint import IterationCheckpoint
+from gans.callbacks.evaluation import Evaluation
 from gans.ema import GeneratorEMA
 from gans.errors import ConfigError
 from gans.game import GAN
 from gans.loggers import choose_wandb_mode, describe
+from gans.metrics.evaluator import build_evaluator
 from gans.prior import LatentPrior
 from gans.validate import check_data, check_model_fits, check_required, validate
 
@@ -118,6 +122,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         callbacks = _instantiate_all(cfg.callbacks)
         if not cfg.trainer.get("enable_progress_bar", True):
             callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
+        evaluation = _evaluation(cfg, datamodule)
+        callbacks += evaluation
         callbacks += list(extra_callbacks or [])
         loggers: list[Logger] = _instantiate_all(cfg.logger)
     except InstantiationException as exc:
@@ -126,8 +132,13 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
             raise error from None
         raise
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    hyperparams = OmegaConf.to_container(cfg, resolve=True)
+    if evaluation:
+        evaluator = evaluation[0].evaluator
+        hyperparams["metrics_protocol"] = evaluator.protocol(cfg.ema.enabled).as_dict()
+        hyperparams["metrics_protocol"].update(evaluator.extra)
     for logger in loggers:
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+        logger.log_hyperparams(hyperparams)
 
     started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
@@ -144,12 +155,42 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         "loss/d": float(model._stats["loss/d"]) if "loss/d" in model._stats else float("nan"),
         "loggers": describe(loggers),
     }
+    if evaluation and evaluation[0].history:
+        summary["metrics"] = evaluation[0].history[-1][1]
+        summary["protocol"] = evaluation[0].evaluator.protocol(cfg.ema.enabled).tag()
     for logger in loggers:
         if isinstance(logger, WandbLogger):
             logger.experiment.finish()
     if trainer.is_global_zero:
         _report(summary)
     return summary
+
+
+def _evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Callback]:
+    """The metrics callback (and best-FID checkpoint) ``cfg.metrics`` asks for; builds the feature
+    network now, so a missing one fails before training."""
+    metrics = cfg.get("metrics") or {}
+    every = int(metrics.get("every", 0) or 0)
+    if every < 1 or len(datamodule.sample_shape) != 3:  # image metrics need images
+        return []
+    evaluation = Evaluation(build_evaluator(cfg, datamodule), every)
+    callbacks: list[L.Callback] = [evaluation]
+    if metrics.get("best_checkpoint", True) and "fid" in metrics.get("compute", []):
+        key = evaluation.evaluator.protocol(cfg.ema.enabled).key("fid")
+        callbacks.append(
+            IterationCheckpoint(
+                dirpath=cfg.paths.checkpoints,
+                filename="best-fid",
+                monitor=key,
+                mode="min",
+                save_top_k=1,
+                every_n_train_steps=every,
+                save_last=False,
+                auto_insert_metric_name=False,
+                enable_version_counter=False,
+            )
+        )
+    return callbacks
 
 
 def _report(summary: dict[str, Any]) -> None:
@@ -165,6 +206,9 @@ def _report(summary: dict[str, Any]) -> None:
         f"checkpoints:   {summary['checkpoints']}  (last.ckpt; resume with ckpt_path=<file>)",
         *summary["loggers"],
     ]
+    if "metrics" in summary:
+        scores = ", ".join(f"{k} {v:.4g}" for k, v in summary["metrics"].items())
+        lines.insert(1, f"metrics at the end: {scores}\n  protocol: {summary['protocol']}")
     print("\n".join(lines), flush=True)
 
 
@@ -175,7 +219,7 @@ def main(cfg: DictConfig) -> float:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-    return summary["loss/g"]
+    return summary.get("metrics", {}).get("fid", summary["loss/g"])
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ TINY = [
     "checkpoint_every=1",
     "trainer.enable_model_summary=false",
     "trainer.enable_progress_bar=false",
+    "metrics=none",
 ]
 TINY_MLP = [o for o in TINY if "base_channels" not in o] + [
     "model.generator.hidden=[32]",

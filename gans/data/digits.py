@@ -26,6 +26,10 @@ class DigitsDataModule(InMemoryDataModule):
             raise ConfigError(f"data.image_size={image_size} must be >= 8 for the 8x8 digits")
         self.image_size = int(image_size)
 
+    def key(self) -> dict[str, object]:
+        """What determines the images (for caches of features computed from them)."""
+        return {"dataset": "digits", "image_size": self.image_size, "count": 1797}
+
     def load(self) -> tuple[Tensor, Tensor]:
         digits = load_digits()
         images = torch.as_tensor(digits.images, dtype=torch.float32)[:, None] / 16.0 * 2 - 1

@@ -1,0 +1,64 @@
+"""FID/KID/IS/PRDC every N generator iterations, logged under their protocol."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+
+from gans.metrics.evaluator import Evaluator
+
+
+class Evaluation(L.Callback):
+    """Every ``every`` iterations and at the end of training, score the generator (its EMA when
+    enabled) with ``evaluator`` and log each value as ``<metric>/<protocol tag>``.
+
+    Runs on every rank: each generates its share of the samples, and the metric states are
+    synced inside ``compute()``, which therefore runs everywhere. The FID is also logged to
+    Lightning (not to the loggers) so that a ``ModelCheckpoint`` can monitor it.
+    """
+
+    def __init__(self, evaluator: Evaluator, every: int) -> None:
+        self.evaluator = evaluator
+        self.every = int(every)
+        self.history: list[tuple[int, dict[str, float]]] = []
+        self._last_step = -1
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+        self.evaluator.prepare(pl_module.device, (trainer.global_rank, trainer.world_size))
+
+    def protocol(self, pl_module: Any):  # noqa: ANN201
+        return self.evaluator.protocol(ema=pl_module.generator_ema is not None)
+
+    def run(self, trainer: L.Trainer, pl_module: Any) -> dict[str, float]:
+        step = trainer.global_step
+        self._last_step = step
+        gather = pl_module.all_gather if trainer.world_size > 1 else None
+        results = self.evaluator.evaluate(
+            pl_module.sampling_generator,
+            pl_module.prior,
+            int(pl_module.config.get("model", {}).get("num_classes", 0) or 0),
+            pl_module.device,
+            (trainer.global_rank, trainer.world_size),
+            gather,
+        )
+        protocol = self.protocol(pl_module)
+        logged = {protocol.key(name): value for name, value in results.items()}
+        for logger in trainer.loggers:
+            logger.log_metrics(logged, step=step)
+        self.history.append((step, results))
+        return results
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
+        step = trainer.global_step
+        if self.every < 1 or step % self.every or step == self._last_step:
+            return
+        results = self.run(trainer, pl_module)
+        if "fid" in results:
+            key = self.protocol(pl_module).key("fid")
+            pl_module.log(key, torch.tensor(results["fid"]), logger=False)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+        if self.every >= 1 and trainer.global_step != self._last_step:
+            self.run(trainer, pl_module)

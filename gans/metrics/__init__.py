@@ -1,0 +1,1 @@
+"""Sample-quality metrics: feature networks, reference statistics, FID/IS/KID/PRDC, protocol."""

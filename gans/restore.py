@@ -1,0 +1,63 @@
+"""Rebuild a trained run (config, data, model) from one of its checkpoints."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from gans.errors import ConfigError
+from gans.game import GAN
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """The checkpoint at ``path`` (loaded with ``weights_only=True``), or a ConfigError."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"ckpt={path} does not exist")
+    checkpoint = torch.load(file, map_location="cpu", weights_only=True)
+    if "gans" not in checkpoint or "config" not in checkpoint["gans"]:
+        raise ConfigError(f"ckpt={path} was not written by gans.train (no 'gans' config in it)")
+    return checkpoint
+
+
+def run_config(
+    checkpoint: dict[str, Any], overrides: DictConfig | dict | None = None
+) -> DictConfig:
+    """The run's resolved config with ``overrides`` merged in (e.g. ``{"data": {"root": ...}}``)."""
+    cfg = OmegaConf.create(checkpoint["gans"]["config"])
+    if overrides:
+        cfg = OmegaConf.merge(cfg, overrides)
+    return cfg
+
+
+def restore(
+    path: str | os.PathLike, overrides: DictConfig | dict | None = None
+) -> tuple[DictConfig, GAN, int]:
+    """(config, model with the checkpoint's weights in eval mode, iteration)."""
+    from gans.train import build_model
+
+    checkpoint = load_checkpoint(path)
+    cfg = run_config(checkpoint, overrides)
+    model = build_model(cfg)
+    model.load_state_dict(checkpoint["state_dict"])
+    model.eval()
+    return cfg, model, int(checkpoint.get("global_step", 0))
+
+
+def datamodule(cfg: DictConfig) -> Any:
+    """The run's training data, set up."""
+    dm = instantiate(cfg.data.datamodule)
+    dm.prepare_data()
+    dm.setup("fit")
+    return dm
+
+
+def device(choice: str = "auto") -> torch.device:
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(choice)

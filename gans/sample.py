@@ -1,0 +1,109 @@
+"""`python -m gans.sample ckpt=<file>`: what a saved generator makes, and whether it memorized.
+
+Writes to ``out``: ``grid.png`` (samples), ``interpolation.png`` (each row walks the latent space
+between two random z: spherical interpolation for a normal prior, linear for a uniform one; a
+continuous latent space gives gradual changes) and ``neighbours.png`` (each row: a sample, then
+its ``k`` nearest training images by pixel L2: copies of training images would show up here).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch import Tensor
+from torchvision.utils import save_image
+
+from gans import restore
+from gans.errors import ConfigError
+from gans.metrics.reference import real_images
+from gans.train import CONF_DIR
+from gans.validate import check_required
+
+
+def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
+    """Spherical interpolation between rows of ``a`` and ``b`` at fractions ``t`` (White 2016)."""
+    a_n, b_n = a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True)
+    omega = torch.acos((a_n * b_n).sum(-1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
+    so = torch.sin(omega)
+    return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
+
+
+def interpolate(a: Tensor, b: Tensor, steps: int, spherical: bool) -> Tensor:
+    """(rows, steps, dim): ``steps`` points from each ``a[i]`` to ``b[i]``, endpoints included."""
+    t = torch.linspace(0, 1, steps)[None, :, None]
+    a, b = a[:, None, :], b[:, None, :]
+    return slerp(a, b, t) if spherical else (1 - t) * a + t * b
+
+
+def nearest(samples: Tensor, reals: Tensor, k: int) -> Tensor:
+    """Indices (n, k) of each sample's ``k`` nearest rows of ``reals`` in pixel L2."""
+    distances = torch.cdist(samples.flatten(1).float(), reals.flatten(1).float())
+    return distances.topk(k, largest=False).indices
+
+
+def to_unit(images: Tensor) -> Tensor:
+    return (images.float().clamp(-1, 1) + 1) / 2
+
+
+@torch.no_grad()
+def sample(cfg: DictConfig) -> dict[str, Any]:
+    check_required(cfg)
+    overrides = {"data": OmegaConf.to_container(cfg.data)} if cfg.data else None
+    run, model, iteration = restore.restore(cfg.ckpt, overrides)
+    device = restore.device(cfg.device)
+    model.to(device)
+    generator = model.generator_ema.module if cfg.ema and model.generator_ema else model.generator
+    generator.eval()
+    classes = int(run.model.get("num_classes", 0) or 0)
+    rng = torch.Generator().manual_seed(int(cfg.seed))
+
+    def draw(z: Tensor) -> Tensor:
+        y = torch.randint(classes, (z.shape[0],), generator=rng) if classes else None
+        return generator(z.to(device), None if y is None else y.to(device)).cpu()
+
+    default = Path(cfg.ckpt).resolve().parent.parent / "samples" / Path(cfg.ckpt).stem
+    out = Path(cfg.out) if cfg.out else default
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    samples = draw(model.prior.sample(int(cfg.num), "cpu", generator=rng))
+    if samples.dim() != 4:
+        raise ConfigError("gans.sample draws image grids; this generator does not make images")
+    written["grid"] = out / "grid.png"
+    save_image(to_unit(samples), written["grid"], nrow=int(cfg.nrow), padding=2)
+
+    rows, steps = int(cfg.interpolations), int(cfg.steps)
+    ends = model.prior.sample(2 * rows, "cpu", generator=rng)
+    path = interpolate(ends[:rows], ends[rows:], steps, spherical=model.prior.kind == "normal")
+    written["interpolation"] = out / "interpolation.png"
+    strip = draw(path.reshape(rows * steps, -1))
+    save_image(to_unit(strip), written["interpolation"], nrow=steps, padding=2)
+
+    data = restore.datamodule(run)
+    reals = torch.cat([x for x, _ in real_images(data, int(cfg.search))])
+    queries = samples[: int(cfg.neighbours)]
+    idx = nearest(queries, reals, int(cfg.k))
+    rows_ = torch.cat([torch.cat([q[None], reals[i]]) for q, i in zip(queries, idx, strict=True)])
+    written["neighbours"] = out / "neighbours.png"
+    save_image(to_unit(rows_), written["neighbours"], nrow=int(cfg.k) + 1, padding=2)
+    return {"iteration": iteration, **{k: str(v) for k, v in written.items()}}
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="sample")
+def main(cfg: DictConfig) -> None:
+    try:
+        written = sample(cfg)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    print(f"iteration {written.pop('iteration')}:")
+    for name, path in written.items():
+        print(f"  {name:<14} {path}")
+
+
+if __name__ == "__main__":
+    main()
