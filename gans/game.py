@@ -109,7 +109,7 @@ class GAN(L.LightningModule):
                 )
         self.critic_boost = dict(critic_boost or {})
         self.simultaneous = bool(simultaneous)
-        self._first_g_param = next(generator.parameters())
+        self._first_g_param_id = id(next(generator.parameters()))  # not a registered parameter
         self.start_iteration = 0
         self.d_steps_this_iteration = 0
         self.d_steps_total = 0
@@ -269,7 +269,7 @@ class GAN(L.LightningModule):
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
         """Clip (when configured) and measure each player's gradient norm, on unscaled grads."""
         params = [p for group in optimizer.param_groups for p in group["params"]]
-        player = "generator" if params[0] is self._first_g_param else "discriminator"
+        player = "generator" if id(params[0]) == self._first_g_param_id else "discriminator"
         max_norm = self.clip_grad_norm.get(player)
         logging_soon = (self.iteration + 1) % self.log_every == 0
         if max_norm is not None:

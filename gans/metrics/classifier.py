@@ -70,13 +70,14 @@ def train_classifier(
     device: str | torch.device = "cpu",
 ) -> tuple[Classifier, float]:
     """Fit a :class:`Classifier` for ``steps`` Adam steps of cross-entropy on images in [-1, 1]
-    (random +-2 pixel shifts, reshuffled every epoch); returns it (frozen, eval mode) and its
-    accuracy on the held-out part."""
+    (random shifts of up to 1/16 of the image side, reshuffled every epoch); returns it (frozen,
+    eval mode) and its accuracy on the held-out part."""
     if labels.min() < 0:
         raise ConfigError(
             "metrics.features=classifier needs a labeled dataset; this one is unlabeled"
         )
     train_idx, test_idx = split_holdout(images.shape[0], holdout, seed)
+    max_shift = images.shape[-1] // 16
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = Classifier(images.shape[1], num_classes).to(device)
@@ -89,7 +90,7 @@ def train_classifier(
                 batches = iter(train_idx[torch.randperm(train_idx.numel())].split(batch_size))
                 batch = next(batches)
             x = to_signed_unit(images[batch].to(device))
-            shift = torch.randint(-2, 3, (2,)).tolist()
+            shift = torch.randint(-max_shift, max_shift + 1, (2,)).tolist()
             x = torch.roll(x, shifts=shift, dims=(2, 3))
             loss = F.cross_entropy(model(x), labels[batch].to(device))
             opt.zero_grad(set_to_none=True)
