@@ -1,5 +1,29 @@
-"""The one error type a user sees for a bad configuration."""
+"""The one error type a user sees for a bad configuration, and how commands report it."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
     """A configuration value that cannot work; the message names the key and the allowed values."""
+
+
+def reports_config_errors(command: Callable[..., T]) -> Callable[..., T]:
+    """A command's body whose :class:`ConfigError` prints ``error: <message>`` (one line, no
+    traceback) and exits with status 2."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> T:
+        try:
+            return command(*args, **kwargs)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
+
+    return run

@@ -6,7 +6,6 @@ Prints a table and writes JSON (scores, protocol stamp, iteration, timing).
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from gans import restore
-from gans.errors import ConfigError
+from gans.errors import reports_config_errors
 from gans.metrics.evaluator import build_evaluator
 from gans.train import CONF_DIR
 from gans.validate import check_required
@@ -78,12 +77,9 @@ def table(record: dict[str, Any]) -> str:
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="evaluate")
+@reports_config_errors
 def main(cfg: DictConfig) -> None:
-    try:
-        record = evaluate(cfg)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    record = evaluate(cfg)
     print(table(record), flush=True)
 
 

@@ -8,7 +8,6 @@ its ``k`` nearest training images by pixel L2: copies of training images would s
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from torch import Tensor
 from torchvision.utils import save_image
 
 from gans import restore
-from gans.errors import ConfigError
+from gans.errors import ConfigError, reports_config_errors
 from gans.metrics.reference import real_images
 from gans.train import CONF_DIR
 from gans.validate import check_required
@@ -94,12 +93,9 @@ def sample(cfg: DictConfig) -> dict[str, Any]:
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="sample")
+@reports_config_errors
 def main(cfg: DictConfig) -> None:
-    try:
-        written = sample(cfg)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    written = sample(cfg)
     print(f"iteration {written.pop('iteration')}:")
     for name, path in written.items():
         print(f"  {name:<14} {path}")

@@ -7,7 +7,6 @@ generator loss.
 from __future__ import annotations
 
 import re
-import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -25,7 +24,7 @@ from omegaconf.errors import InterpolationKeyError
 from gans.callbacks.checkpoint import IterationCheckpoint
 from gans.callbacks.evaluation import Evaluation
 from gans.ema import GeneratorEMA
-from gans.errors import ConfigError
+from gans.errors import ConfigError, reports_config_errors
 from gans.game import GAN
 from gans.loggers import choose_wandb_mode, describe
 from gans.metrics.evaluator import build_evaluator
@@ -213,12 +212,9 @@ def _report(summary: dict[str, Any]) -> None:
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
+@reports_config_errors
 def main(cfg: DictConfig) -> float:
-    try:
-        summary = train(cfg)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    summary = train(cfg)
     return summary.get("metrics", {}).get("fid", summary["loss/g"])
 
 

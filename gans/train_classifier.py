@@ -5,14 +5,13 @@ use by ``gans.train``/``gans.evaluate``; this command does it ahead of time and 
 
 from __future__ import annotations
 
-import sys
 import time
 
 import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from gans.errors import ConfigError
+from gans.errors import reports_config_errors
 from gans.metrics.evaluator import load_or_train_classifier
 from gans.train import CONF_DIR
 
@@ -35,12 +34,9 @@ def train_classifier(cfg: DictConfig) -> dict[str, object]:
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
+@reports_config_errors
 def main(cfg: DictConfig) -> None:
-    try:
-        result = train_classifier(cfg)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    result = train_classifier(cfg)
     print(
         f"classifier for data={result['data']}: held-out accuracy {result['accuracy']:.4f}, "
         f"weights sha256 {str(result['sha256'])[:8]} ({result['seconds']:.0f} s, cached after "

@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from torch.utils.data import Dataset
 from torchvision import datasets
 
-from gans.data.images import ImageDataModule, failure, fingerprint
-from gans.data.transforms import Preprocess
+from gans.data.images import TorchvisionImageDataModule, fingerprint
 from gans.errors import ConfigError
 
 SPLITS = ("train", "test")
@@ -27,7 +25,7 @@ class _CIFAR10(datasets.CIFAR10):
         super().__init__(root, **kwargs)
 
 
-class CIFAR10DataModule(ImageDataModule):
+class CIFAR10DataModule(TorchvisionImageDataModule):
     """CIFAR-10 (Krizhevsky 2009): 50,000 train / 10,000 test 32x32 colour images, 10 classes,
     from ``<root>/cifar-10-batches-py/`` (``data_batch_1..5``, ``test_batch``, ``batches.meta``)."""
 
@@ -54,7 +52,7 @@ class CIFAR10DataModule(ImageDataModule):
         listed = _CIFAR10.train_list if self.split == "train" else _CIFAR10.test_list
         return [os.path.join(self.folder, name) for name, _ in listed]
 
-    def _dataset(self, download: bool = False, **kwargs: Any) -> datasets.CIFAR10:
+    def torchvision_dataset(self, download: bool = False, **kwargs: Any) -> datasets.CIFAR10:
         return _CIFAR10(
             str(self.root),
             verify_checksums=self.verify_checksums,
@@ -71,18 +69,6 @@ class CIFAR10DataModule(ImageDataModule):
             f"{reason}. data.download=true fetches {_CIFAR10.url}; offline, unpack "
             f"{_CIFAR10.filename} into {self.root} or set data.root (env GANS_DATA_DIR)"
         )
-
-    def fetch(self) -> None:
-        try:
-            self._dataset(download=True)
-        except Exception as exc:  # noqa: BLE001 - any network or archive failure means "not there"
-            raise self.missing(f" and the download failed ({failure(exc)})") from None
-
-    def source(self) -> Dataset:
-        try:
-            return self._dataset(transform=Preprocess(self.image_size, self.channels))
-        except RuntimeError:
-            raise self.missing() from None
 
     def key(self) -> dict[str, Any]:
         return {**super().key(), "split": self.split, "files": fingerprint(self._files())}

@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from gans.data import cache
 from gans.data.memory import InMemoryDataModule
-from gans.data.transforms import random_hflip, to_signed_unit
+from gans.data.transforms import Preprocess, random_hflip, to_signed_unit
 from gans.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -322,3 +322,29 @@ class ImageDataModule(InMemoryDataModule):
             return tuple(self.dataset.images.shape[1:])
         image, _ = self.streamed.source[0]  # type: ignore[union-attr]
         return tuple(image.shape)
+
+
+class TorchvisionImageDataModule(ImageDataModule):
+    """A dataset read by a torchvision class: :meth:`dataset` builds it, :meth:`missing` says
+    which files are expected where; downloading and "not found" are handled here once."""
+
+    def torchvision_dataset(self, download: bool = False, **kwargs: Any) -> Dataset:
+        raise NotImplementedError
+
+    def missing(self, reason: str = "") -> ConfigError:
+        raise NotImplementedError
+
+    def transform(self) -> Preprocess:
+        return Preprocess(self.image_size, self.channels)
+
+    def fetch(self) -> None:
+        try:
+            self.torchvision_dataset(download=True)
+        except Exception as exc:  # noqa: BLE001 - any network or archive failure means "not there"
+            raise self.missing(f" and the download failed ({failure(exc)})") from None
+
+    def source(self) -> Dataset:
+        try:
+            return self.torchvision_dataset(transform=self.transform())
+        except RuntimeError:  # torchvision's "Dataset not found or corrupted"
+            raise self.missing() from None

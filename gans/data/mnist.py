@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from torch.utils.data import Dataset
 from torchvision import datasets
 
-from gans.data.images import ImageDataModule, failure, fingerprint
+from gans.data.images import TorchvisionImageDataModule, fingerprint
 from gans.data.transforms import Preprocess
 from gans.errors import ConfigError
 
@@ -28,7 +27,7 @@ def _one_split(cls: type[datasets.MNIST]) -> type[datasets.MNIST]:
     return OneSplit
 
 
-class _IDXDataModule(ImageDataModule):
+class _IDXDataModule(TorchvisionImageDataModule):
     """28x28 greyscale digits (or clothes) as IDX files under ``<root>/<Name>/raw``."""
 
     torchvision_class: type[datasets.MNIST] = datasets.MNIST
@@ -53,7 +52,7 @@ class _IDXDataModule(ImageDataModule):
     def raw_folder(self) -> str:
         return os.path.join(self.root, self.torchvision_class.__name__, "raw")
 
-    def _dataset(self, download: bool = False, **kwargs: Any) -> datasets.MNIST:
+    def torchvision_dataset(self, download: bool = False, **kwargs: Any) -> datasets.MNIST:
         cls = _one_split(self.torchvision_class)
         return cls(str(self.root), train=self.split == "train", download=download, **kwargs)
 
@@ -68,17 +67,8 @@ class _IDXDataModule(ImageDataModule):
             "and run with data.download=true to unpack them, or set data.root (env GANS_DATA_DIR)"
         )
 
-    def fetch(self) -> None:
-        try:
-            self._dataset(download=True)
-        except Exception as exc:  # noqa: BLE001 - any network or archive failure means "not there"
-            raise self.missing(f" and the download failed ({failure(exc)})") from None
-
-    def source(self) -> Dataset:
-        try:
-            return self._dataset(transform=Preprocess(self.image_size, self.item_channels))
-        except RuntimeError:
-            raise self.missing() from None
+    def transform(self) -> Preprocess:
+        return Preprocess(self.image_size, self.item_channels)
 
     def key(self) -> dict[str, Any]:
         prefix = "train" if self.split == "train" else "t10k"

@@ -1,0 +1,63 @@
+"""The real-vs-real floor of each metric: two disjoint halves of the real data, same N each.
+
+    python experiments/fid_floor/run.py                      # digits
+    python experiments/fid_floor/run.py data=image_folder data.root=../shared/data/mnist-test/images data.channels=1
+
+A generator cannot be expected to score below this floor at that N; report GAN scores beside it.
+Uses the same feature network, cache and settings as training (``metrics.*`` overrides apply).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from gans.metrics.evaluator import build_evaluator
+from gans.metrics.reference import extract, real_images
+from gans.metrics.suite import MetricSuite
+from gans.train import CONF_DIR
+
+
+def main(overrides: list[str]) -> dict:
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name="train", overrides=["paths.run_dir=/tmp/fid-floor", *overrides])
+    OmegaConf.resolve(cfg)
+    datamodule = instantiate(cfg.data.datamodule)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    started = time.perf_counter()
+    evaluator = build_evaluator(cfg, datamodule)
+    features, logits = extract(evaluator.features, real_images(datamodule, 10**9, seed=1), "cpu")
+    half = features.shape[0] // 2
+    suite = MetricSuite(features.shape[1], tuple(cfg.metrics.compute), min(1000, half), prdc_k=cfg.metrics.prdc_k)
+    suite.set_reference(features[:half])
+    suite.update(features[half : 2 * half], logits[half : 2 * half])
+    scores = suite.compute()
+    protocol = evaluator.protocol(ema=False)
+    record = {
+        "data": cfg.data.name,
+        "root": str(cfg.data.get("root", "")),
+        "n_each": half,
+        "features": protocol.features,
+        "weights": protocol.weights,
+        "resize": protocol.resize,
+        **evaluator.extra,
+        "scores": scores,
+        "seconds": time.perf_counter() - started,
+    }
+    print(json.dumps(record, indent=2))
+    out = Path(__file__).parent / f"floor-{cfg.data.name}.json"
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+if __name__ == "__main__":
+    torch.set_grad_enabled(False)
+    main(sys.argv[1:])
