@@ -1,9 +1,12 @@
 """The real-vs-real floor of each metric: two disjoint halves of the real data, same N each.
 
     python experiments/fid_floor/run.py                      # digits
-    python experiments/fid_floor/run.py data=image_folder data.root=../shared/data/mnist-test/images data.channels=1
+    python experiments/fid_floor/run.py data=image_folder \\
+        data.root=../shared/data/mnist-test/images data.channels=1 model.num_classes=10
 
-A generator cannot be expected to score below this floor at that N; report GAN scores beside it.
+A generator cannot be expected to score below this floor at that N; compare it with
+``python -m gans.evaluate ckpt=... num_samples=<N> metrics.num_reference=<N>``, whose reference is
+exactly the first half used here.
 Uses the same feature network, cache and settings as training (``metrics.*`` overrides apply).
 """
 
@@ -34,9 +37,13 @@ def main(overrides: list[str]) -> dict:
     datamodule.setup("fit")
     started = time.perf_counter()
     evaluator = build_evaluator(cfg, datamodule)
-    features, logits = extract(evaluator.features, real_images(datamodule, 10**9, seed=1), "cpu")
+    # the same fixed order as the reference statistics: the first half IS the reference that
+    # `gans.evaluate metrics.num_reference=<half> num_samples=<half>` compares a generator with
+    features, logits = extract(evaluator.features, real_images(datamodule, 10**9), "cpu")
     half = features.shape[0] // 2
-    suite = MetricSuite(features.shape[1], tuple(cfg.metrics.compute), min(1000, half), prdc_k=cfg.metrics.prdc_k)
+    suite = MetricSuite(
+        features.shape[1], tuple(cfg.metrics.compute), min(1000, half), prdc_k=cfg.metrics.prdc_k
+    )
     suite.set_reference(features[:half])
     suite.update(features[half : 2 * half], logits[half : 2 * half])
     scores = suite.compute()

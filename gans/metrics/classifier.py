@@ -78,7 +78,7 @@ def train_classifier(
         )
     train_idx, test_idx = split_holdout(images.shape[0], holdout, seed)
     max_shift = images.shape[-1] // 16
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), torch.enable_grad():
         torch.manual_seed(seed)
         model = Classifier(images.shape[1], num_classes).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
