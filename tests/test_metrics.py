@@ -275,3 +275,28 @@ def test_evaluate_without_ckpt_names_the_key():
     with pytest.raises(ConfigError, match="ckpt must be set"):
         evaluate(_cli_config("evaluate", []))
     assert OmegaConf.is_missing(_cli_config("sample", []), "ckpt")
+
+
+def test_metrics_under_two_process_ddp_sync_and_do_not_hang(tmp_path):
+    """Two CPU processes (gloo): each generates half the samples, compute() runs on both."""
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    command = [
+        sys.executable, "-m", "gans.train", "trainer.accelerator=cpu", "trainer.devices=2",
+        "+trainer.strategy=ddp_find_unused_parameters_true", *METRIC_RUN, "metrics.num_samples=64",
+        "metrics.num_reference=128", "metrics.kid_subset_size=32", "data.image_size=16",
+        "model.generator.base_channels=8", "model.discriminator.base_channels=8",
+        "trainer.enable_progress_bar=false", f"metrics.cache_dir={tmp_path / 'cache'}",
+        f"paths.run_dir={run}", "hydra.run.dir=" + str(run),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "metrics at the end: fid" in done.stdout
+    assert "_g64_r128_digits-all_native-16_ema" in done.stdout
+    (metrics_csv,) = run.glob("csv/**/metrics.csv")
+    assert any(
+        name.startswith("fid/") for name in metrics_csv.read_text().splitlines()[0].split(",")
+    )
+    assert (run / "checkpoints" / "best-fid.ckpt").is_file()
