@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # pip warns once per package about local index folders some machines lack; keep the log readable.
 PIP_QUIET := grep -v "is neither a file nor a directory" || true
 
-.PHONY: install train test lint format clean
+.PHONY: install train test bench lint format clean
 
 install: $(STAMP)
 
@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 
 train: $(STAMP)
 	$(BIN)/python -m gans.train $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/throughput.py $(ARGS)
 
 test: $(STAMP)
 	WANDB_MODE=offline $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -155,21 +155,26 @@ class GAN(L.LightningModule):
         d_opt, g_opt = self.optimizers()
         last_d_step = self.d_steps_this_iteration + 1 >= self.critic_steps(self.iteration)
         g_steps = self.n_gen
+        profile = self.trainer.profiler.profile  # a no-op unless trainer.profiler is set
         if self.simultaneous and last_d_step:
-            self.simultaneous_step(x, cond, d_opt, g_opt, counted=self.n_gen == 1)
+            with profile("gans/simultaneous_step"):
+                self.simultaneous_step(x, cond, d_opt, g_opt, counted=self.n_gen == 1)
             g_steps -= 1
         else:
-            self.discriminator_step(x, cond, d_opt)
+            with profile("gans/discriminator_step"):
+                self.discriminator_step(x, cond, d_opt)
         if not last_d_step:
             self.d_steps_this_iteration += 1
             return
         self.d_steps_this_iteration = 0
-        for k in range(g_steps):
-            self.generator_step(x, cond, g_opt, counted=k == g_steps - 1)
-        if self.generator_ema is not None:
-            self.generator_ema.update(self.generator, self.iteration)
+        with profile("gans/generator_step"):
+            for k in range(g_steps):
+                self.generator_step(x, cond, g_opt, counted=k == g_steps - 1)
+            if self.generator_ema is not None:
+                self.generator_ema.update(self.generator, self.iteration)
         if self.iteration % self.log_every == 0:
-            self.log_stats()
+            with profile("gans/log_stats"):
+                self.log_stats()
 
     def perturb(self, x: Tensor) -> Tensor:
         """What D sees of a real or generated batch (instance noise, when configured)."""

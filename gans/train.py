@@ -14,12 +14,14 @@ from typing import Any
 
 import hydra
 import lightning as L
+import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
+from torch import nn
 
 from gans.callbacks.checkpoint import IterationCheckpoint
 from gans.callbacks.evaluation import Evaluation
@@ -31,14 +33,39 @@ from gans.metrics.evaluator import build_evaluator
 from gans.prior import LatentPrior
 from gans.validate import check_data, check_model_fits, check_required, validate
 
+# Regularizers that differentiate through a gradient (create_graph=True).
+DOUBLE_BACKWARD = ("gradient_penalty", "r1", "r2", "consensus")
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+
+
+def build_players(cfg: DictConfig) -> tuple[nn.Module, nn.Module]:
+    """G and D from ``cfg.model``, in channels-last memory format when ``cfg.channels_last``."""
+    generator = instantiate(cfg.model.generator)
+    discriminator = instantiate(cfg.model.discriminator)
+    if cfg.get("channels_last"):
+        generator = generator.to(memory_format=torch.channels_last)
+        discriminator = discriminator.to(memory_format=torch.channels_last)
+    return generator, discriminator
+
+
+def compile_players(model: GAN) -> None:
+    """``torch.compile`` G and D in place (state_dict keys unchanged; the EMA copy stays eager)."""
+    needs_double_backward = [r.name for r in model.regularizers if r.name in DOUBLE_BACKWARD]
+    if needs_double_backward:
+        raise ConfigError(
+            f"compile=true cannot run regularizer.{needs_double_backward[0]}: its gradient "
+            "penalty needs a double backward, which torch.compile does not support; use compile=false"
+        )
+    model.generator.compile()
+    model.discriminator.compile()
 
 
 def build_model(cfg: DictConfig) -> GAN:
     """The two-player module described by ``cfg.model``, ``cfg.loss`` and ``cfg.optimizer``."""
-    return GAN(
-        generator=instantiate(cfg.model.generator),
-        discriminator=instantiate(cfg.model.discriminator),
+    generator, discriminator = build_players(cfg)
+    model = GAN(
+        generator=generator,
+        discriminator=discriminator,
         objective=instantiate(cfg.loss),
         g_optimizer=instantiate(cfg.optimizer.generator),
         d_optimizer=instantiate(cfg.optimizer.discriminator),
@@ -56,6 +83,9 @@ def build_model(cfg: DictConfig) -> GAN:
         critic_boost=cfg.model.get("critic_boost"),
         simultaneous=cfg.model.get("updates", "alternating") == "simultaneous",
     )
+    if cfg.get("compile"):
+        compile_players(model)
+    return model
 
 
 def _instantiate_all(group: DictConfig | None) -> list[Any]:

@@ -1,0 +1,240 @@
+"""Iterations/s of `gans.train` against a plain PyTorch loop on the same networks, data and loss.
+
+    python benchmarks/throughput.py                     # or: make bench
+    python benchmarks/throughput.py --models dcgan --iterations 400 --repeats 3
+
+For each model (DCGAN, WGAN-GP, the MLP GAN) both contenders get the same generator and
+discriminator (built from the model's config, same seed), the same optimizers, the same
+objective object, the same 32x32 digits tensor and batch 64:
+
+* **plain**: the loop a lab writes: a shuffled ``DataLoader`` over a ``TensorDataset``, a D step
+  (n_critic of them for WGAN-GP, with its gradient penalty written inline), a G step, and
+  ``loss.item()`` printed every ``log_every`` iterations;
+* **gans.train**: ``train(cfg)`` with the production defaults (sample grids, checkpoints, metrics,
+  W&B offline), only the run length changed.
+
+Each is timed after ``--warmup`` iterations, alternately ``--repeats`` times; the best of each is
+reported with their ratio. A third contender, ``gans.train logger=none``, separates the cost of
+W&B's offline writer process (it shares the CPU cores with training) from the framework's own.
+A separate profiled run of ``gans.train`` (Lightning's SimpleProfiler)
+gives the per-iteration breakdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from typing import Any
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+import lightning as L  # noqa: E402
+import torch  # noqa: E402
+from hydra import compose, initialize_config_dir  # noqa: E402
+from hydra.utils import instantiate  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+
+from gans.data.digits import DigitsDataModule  # noqa: E402
+from gans.train import CONF_DIR, train  # noqa: E402
+
+# WGAN-GP on digits has no preset: give it the width of the DCGAN digits preset (16), so the
+# three models cost seconds, not minutes, per run on two cores.
+WIDTH_16 = ["model.generator.base_channels=16", "model.discriminator.base_channels=16"]
+PER_MODEL = {"wgan_gp": WIDTH_16}
+
+
+def config(model: str, iterations: int, extra: list[str]) -> DictConfig:
+    run_dir = tempfile.mkdtemp(prefix=f"bench-{model}-")
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose(
+            config_name="train",
+            overrides=[
+                f"model={model}", "data=digits", f"iterations={iterations}",
+                "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
+                f"paths.run_dir={run_dir}", *PER_MODEL.get(model, []), *extra,
+            ],
+        )  # fmt: skip
+
+
+def gradient_penalty(D: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Gulrajani et al. 2017, written inline as a lab would."""
+    eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device)
+    mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(mixed).sum(), mixed, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def plain_loop(cfg: DictConfig, warmup: int) -> float:
+    """Iterations/s of the hand-written loop after ``warmup`` iterations."""
+    torch.manual_seed(cfg.seed)
+    G, D = instantiate(cfg.model.generator), instantiate(cfg.model.discriminator)
+    objective = instantiate(cfg.loss)
+    opt_g = instantiate(cfg.optimizer.generator)(G.parameters())
+    opt_d = instantiate(cfg.optimizer.discriminator)(D.parameters())
+    dm = DigitsDataModule(image_size=cfg.data.image_size, batch_size=cfg.data.batch_size)
+    dm.setup()
+    loader = DataLoader(
+        TensorDataset(dm.dataset.images, dm.dataset.labels),
+        batch_size=cfg.data.batch_size, shuffle=True, drop_last=True,
+    )  # fmt: skip
+    gp_weight = cfg.regularizer.get("gradient_penalty", {}).get("weight", 0)
+    clip = cfg.regularizer.get("weight_clip", {}).get("clip")
+    dim, n_critic, iterations = cfg.model.latent.dim, cfg.model.n_critic, cfg.iterations
+    iteration, d_steps, started = 0, 0, None
+    while iteration < iterations:
+        for x, _ in loader:
+            z = torch.randn(x.shape[0], dim)
+            fake = G(z).detach()
+            loss_d = objective.d_loss(D(x), D(fake))
+            if gp_weight:
+                loss_d = loss_d + gp_weight * gradient_penalty(D, x, fake)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            if clip:
+                for p in D.parameters():
+                    p.data.clamp_(-clip, clip)
+            d_steps += 1
+            if d_steps % n_critic:
+                continue
+            loss_g = objective.g_loss(D(G(torch.randn(x.shape[0], dim))))
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            iteration += 1
+            if iteration % cfg.log_every == 0:
+                print(
+                    f"iter {iteration} loss_d {loss_d.item():.3f} loss_g {loss_g.item():.3f}",
+                    end="\r",
+                )
+            if iteration == warmup:
+                started = time.perf_counter()
+            if iteration >= iterations:
+                break
+    print(" " * 60, end="\r")
+    return (iterations - warmup) / (time.perf_counter() - started)
+
+
+class SteadyClock(L.Callback):
+    """Wall time between iteration ``warmup`` and the last one."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup = warmup
+        self.started: float | None = None
+        self.rate = float("nan")
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
+        if trainer.global_step == self.warmup and self.started is None:
+            self.started = time.perf_counter()
+        if trainer.global_step == trainer.max_steps and self.started is not None:
+            self.rate = (trainer.max_steps - self.warmup) / (time.perf_counter() - self.started)
+
+
+def framework(cfg: DictConfig, warmup: int) -> float:
+    clock = SteadyClock(warmup)
+    train(cfg, extra_callbacks=[clock])
+    return clock.rate
+
+
+class Durations(L.Callback):
+    """Keeps the profiler's recorded durations when training ends."""
+
+    def __init__(self) -> None:
+        self.recorded: dict[str, list[float]] = {}
+
+    def on_train_end(self, trainer: L.Trainer, *args: Any) -> None:
+        self.recorded = dict(getattr(trainer.profiler, "recorded_durations", {}))
+
+
+def breakdown(cfg: DictConfig) -> list[tuple[str, float]]:
+    """Milliseconds per generator iteration by phase, from Lightning's SimpleProfiler
+    (``trainer.profiler=simple``; the game marks its D step, G step and logging)."""
+    cfg.trainer.profiler = {  # its report goes to a file in the run directory, not the console
+        "_target_": "lightning.pytorch.profilers.SimpleProfiler",
+        "dirpath": cfg.paths.run_dir,
+        "filename": "profile",
+    }
+    durations = Durations()
+    train(cfg, extra_callbacks=[durations])
+    n = cfg.iterations
+
+    def total(*needles: str) -> float:
+        return sum(sum(v) for k, v in durations.recorded.items() if any(s in k for s in needles))
+
+    rows = [
+        ("data (next batch + to device)", total("train_dataloader_next", "batch_to_device")),
+        ("discriminator steps", total("gans/discriminator_step", "gans/simultaneous_step")),
+        ("generator step (+ EMA)", total("gans/generator_step")),
+        ("logging (every log_every)", total("gans/log_stats")),
+        (
+            "sample grids + checkpoints",
+            total("SampleGrid.on_train", "IterationCheckpoint.on_train"),
+        ),
+        # one evaluation (at the end of this short run), spread over the metrics.every iterations
+        # it stands for in a real run
+        (
+            "metrics (one evaluation / metrics.every)",
+            total("Evaluation.on_train") * n / cfg.metrics.every,
+        ),
+    ]
+    batch = total("run_training_batch")
+    inside = sum(value for _, value in rows[1:4])
+    rows.append(("Lightning around the training step", max(0.0, batch - inside)))
+    return [(name, 1000 * value / n) for name, value in rows]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", default="dcgan,wgan_gp,gan")
+    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-breakdown", action="store_true")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        help="Hydra overrides for both, e.g. model.generator.base_channels=32",
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    results = []
+    for model in args.models.split(","):
+        # WGAN-GP's iteration is n_critic = 5 critic steps with a double backward: fewer of them
+        iterations = args.iterations // 3 if model == "wgan_gp" else args.iterations
+        warmup = max(1, args.warmup // 3) if model == "wgan_gp" else args.warmup
+        plain, ours, quiet = [], [], []
+        for _ in range(args.repeats):
+            plain.append(plain_loop(config(model, iterations, args.overrides), warmup))
+            ours.append(framework(config(model, iterations, args.overrides), warmup))
+            quiet.append(
+                framework(config(model, iterations, [*args.overrides, "logger=none"]), warmup)
+            )
+        results.append((model, max(plain), max(ours), max(quiet)))
+        print(
+            f"{model}: plain {max(plain):.2f} it/s, gans.train {max(ours):.2f} it/s, "
+            f"without W&B {max(quiet):.2f} it/s",
+            flush=True,
+        )
+        if not args.no_breakdown:
+            rows = breakdown(config(model, iterations, args.overrides))
+            print(f"  where gans.train spends an iteration ({model}, profiled run):")
+            for name, ms in rows:
+                print(f"    {name:<40} {ms:8.2f} ms")
+    print(
+        f"\n{'model':<10} {'plain it/s':>11} {'gans.train it/s':>16} {'ratio':>7} "
+        f"{'logger=none it/s':>17} {'ratio':>7}"
+    )
+    for model, plain, ours, quiet in results:
+        print(
+            f"{model:<10} {plain:>11.2f} {ours:>16.2f} {ours / plain:>7.3f} "
+            f"{quiet:>17.2f} {quiet / plain:>7.3f}"
+        )
+    print(f"(torch {torch.__version__}, {torch.get_num_threads()} threads, batch 64, 32x32 digits)")
+
+
+if __name__ == "__main__":
+    main()
