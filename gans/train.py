@@ -54,7 +54,8 @@ def compile_players(model: GAN) -> None:
     if needs_double_backward:
         raise ConfigError(
             f"compile=true cannot run regularizer.{needs_double_backward[0]}: its gradient "
-            "penalty needs a double backward, which torch.compile does not support; use compile=false"
+            "penalty needs a double backward, which torch.compile does not support; "
+            "use compile=false"
         )
     model.generator.compile()
     model.discriminator.compile()

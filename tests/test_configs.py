@@ -29,7 +29,12 @@ def test_default_is_dcgan_on_digits():
 
 
 # options that only make sense with a partner choice
-PARTNERS = {("data", "dirac"): ["model=dirac"], ("data", "image_folder"): ["data.root=/tmp"]}
+PARTNERS = {
+    ("data", "dirac"): ["model=dirac"],
+    ("data", "image_folder"): ["data.root=/tmp"],
+    ("data", "ring"): ["model=gan", "model.generator.output=linear"],
+    ("data", "grid"): ["model=gan", "model.generator.output=linear"],
+}
 
 
 @pytest.mark.parametrize(("group", "option"), CHOICES)
