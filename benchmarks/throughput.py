@@ -200,7 +200,6 @@ def main() -> None:
         help="Hydra overrides for both, e.g. model.generator.base_channels=32",
     )
     args = parser.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
     results = []
     for model in args.models.split(","):
         # WGAN-GP's iteration is n_critic = 5 critic steps with a double backward: fewer of them

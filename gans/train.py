@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 from torch import nn
 
+from gans import restore
 from gans.callbacks.checkpoint import IterationCheckpoint
 from gans.callbacks.evaluation import Evaluation
 from gans.ema import GeneratorEMA
@@ -143,9 +144,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         choose_wandb_mode()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     try:
-        datamodule = instantiate(cfg.data.datamodule)
-        datamodule.prepare_data()
-        datamodule.setup("fit")
+        datamodule = restore.datamodule(cfg)
         check_data(cfg, datamodule)
         model = build_model(cfg)
         check_model_fits(model, datamodule.sample_shape)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import time
 
 import hydra
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from gans import restore
 from gans.errors import reports_config_errors
 from gans.metrics.evaluator import load_or_train_classifier
 from gans.train import CONF_DIR
@@ -20,9 +20,7 @@ def train_classifier(cfg: DictConfig) -> dict[str, object]:
     """Load or train the classifier for ``cfg.data``; returns its accuracy and checksum."""
     cfg = cfg.copy()
     OmegaConf.resolve(cfg)
-    datamodule = instantiate(cfg.data.datamodule)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
+    datamodule = restore.datamodule(cfg)
     started = time.perf_counter()
     _, accuracy, digest = load_or_train_classifier(datamodule, cfg.metrics)
     return {

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gans.data import cache
 from gans.data.transforms import to_signed_unit
 from gans.errors import ConfigError
 
@@ -116,8 +117,6 @@ def weights_digest(model: nn.Module) -> str:
 
 
 def save(model: Classifier, accuracy_: float, path: Path, key: dict[str, Any]) -> None:
-    from gans.data import cache
-
     payload = {
         "key": key,
         "config": model.config,
@@ -129,8 +128,6 @@ def save(model: Classifier, accuracy_: float, path: Path, key: dict[str, Any]) -
 
 
 def load(path: Path, key: dict[str, Any]) -> tuple[Classifier, float] | None:
-    from gans.data import cache
-
     payload = cache.load(path, key)
     if payload is None:
         return None

@@ -14,7 +14,7 @@ from gans.errors import ConfigError
 from gans.metrics import classifier as clf
 from gans.metrics.features import ClassifierFeatures, InceptionFeatures, inception_weights
 from gans.metrics.protocol import Protocol
-from gans.metrics.reference import data_key, dataset_size, reference_features
+from gans.metrics.reference import dataset_size, derived_key, reference_features
 from gans.metrics.suite import MetricSuite
 
 FEATURES = ("auto", "inception", "classifier")
@@ -41,13 +41,7 @@ def load_or_train_classifier(
             "but the data has no labels: use metrics.features=inception or metrics=none"
         )
     settings = dict(metrics.get("classifier") or {})
-    key = {
-        "dataset": f"classifier-{data_key(datamodule)['dataset']}",
-        "image_size": list(datamodule.sample_shape)[-1],
-        "data": data_key(datamodule),
-        "settings": settings,
-        "arch": 2,
-    }
+    key = derived_key("classifier", datamodule, settings=settings, arch=2)
     path = cache.cache_file(metrics.get("cache_dir") or cache.user_cache_dir(), ".", key)
     loaded = clf.load(path, key)
     if loaded is None:

@@ -30,6 +30,17 @@ def data_key(datamodule: Any) -> dict[str, Any]:
     return {"dataset": type(datamodule).__name__, "shape": list(datamodule.sample_shape)}
 
 
+def derived_key(kind: str, datamodule: Any, **extra: Any) -> dict[str, Any]:
+    """Cache key of something computed from the data (``kind``: reference, classifier, ...)."""
+    key = data_key(datamodule)
+    return {
+        "dataset": f"{kind}-{key['dataset']}",
+        "image_size": list(datamodule.sample_shape)[-1],
+        "data": key,
+        **extra,
+    }
+
+
 def real_images(
     datamodule: Any, n: int, batch_size: int = 500, seed: int = 0
 ) -> Iterator[tuple[Tensor, Tensor]]:
@@ -70,13 +81,7 @@ def reference_features(
 ) -> Tensor:
     """Features of ``n`` real samples, cached on disk under a key of the data, the feature
     network (name, weights checksum, resize) and ``n``: a change in any recomputes them."""
-    key = {
-        "dataset": f"reference-{data_key(datamodule)['dataset']}",
-        "image_size": list(datamodule.sample_shape)[-1],
-        "data": data_key(datamodule),
-        "features": [net.name, net.weights, net.resize],
-        "n": n,
-    }
+    key = derived_key("reference", datamodule, features=[net.name, net.weights, net.resize], n=n)
     path = cache.cache_file(cache_dir or cache.user_cache_dir(), ".", key)
     payload = cache.load(path, key)
     if payload is not None:

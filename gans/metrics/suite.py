@@ -18,6 +18,8 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.inception import InceptionScore
 from torchmetrics.image.kid import KernelInceptionDistance
 
+from gans.errors import ConfigError
+
 METRICS = ("fid", "kid", "is", "prdc")
 # KID and IS keep every feature vector by design; their warning says so on each construction.
 warnings.filterwarnings(
@@ -60,8 +62,6 @@ class MetricSuite:
     ) -> None:
         unknown = set(metrics) - set(METRICS)
         if unknown:
-            from gans.errors import ConfigError
-
             raise ConfigError(
                 f"metrics.compute={sorted(unknown)} unknown; allowed: {', '.join(METRICS)}"
             )
