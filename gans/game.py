@@ -22,6 +22,7 @@ from torch.optim import Optimizer
 from gans.ema import GeneratorEMA
 from gans.errors import ConfigError
 from gans.losses import Objective
+from gans.nets.pack import pack as pack_samples
 from gans.prior import LatentPrior
 from gans.regularizers import Regularizer
 
@@ -57,6 +58,8 @@ class GAN(L.LightningModule):
         simultaneous: update both players from gradients taken at the same parameters (the
             last D step of an iteration and the first G step share one evaluation) instead of
             alternating D then G (Mescheder et al. 2017; the notes' "Numerics of GANs").
+        pack: PacGAN's packing degree m (Lin et al. 2018): D judges m samples concatenated
+            (:meth:`judge`), and gradient penalties see packed inputs too; 1 = off.
     """
 
     def __init__(
@@ -77,6 +80,7 @@ class GAN(L.LightningModule):
         clip_grad_norm: dict[str, float | None] | None = None,
         critic_boost: dict[str, int] | None = None,
         simultaneous: bool = False,
+        pack: int = 1,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -109,6 +113,8 @@ class GAN(L.LightningModule):
                 )
         self.critic_boost = dict(critic_boost or {})
         self.simultaneous = bool(simultaneous)
+        self.pack = int(pack)
+        self._check_packing()
         self._first_g_param_id = id(next(generator.parameters()))  # not a registered parameter
         self.start_iteration = 0
         self.d_steps_this_iteration = 0
@@ -176,6 +182,28 @@ class GAN(L.LightningModule):
             with profile("gans/log_stats"):
                 self.log_stats()
 
+    def _check_packing(self) -> None:
+        if self.pack < 1:
+            raise ConfigError(f"model.pack={self.pack} must be an integer >= 1")
+        if self.pack == 1:
+            return
+        if self.conditional:
+            raise ConfigError(
+                f"model.pack={self.pack} with model.num_classes > 0: a packed discriminator has no "
+                "single label per input; packing is for unconditional models"
+            )
+        joint = [r.name for r in self.regularizers if r.joint]
+        if joint:
+            raise ConfigError(
+                f"model.pack={self.pack} cannot run regularizer.{joint[0]}, which evaluates D "
+                "on unpacked samples; use model.pack=1"
+            )
+
+    def judge(self, x: Tensor, y: Tensor | None) -> Tensor:
+        """D's output on a batch as D sees it: perturbed (instance noise) and packed, one value
+        per ``pack`` samples."""
+        return self.discriminator(pack_samples(self.perturb(x), self.pack), y)
+
     def perturb(self, x: Tensor) -> Tensor:
         """What D sees of a real or generated batch (instance noise, when configured)."""
         for reg in self.regularizers:
@@ -186,8 +214,8 @@ class GAN(L.LightningModule):
         self, x: Tensor, fake: Tensor, y: Tensor | None
     ) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
         """objective.d(D(x), D(G(z))) + the regularizers' terms; returns (loss, D(G(z)), stats)."""
-        real_out = self.discriminator(self.perturb(x), y)
-        fake_out = self.discriminator(self.perturb(fake), y)
+        real_out = self.judge(x, y)
+        fake_out = self.judge(fake, y)
         loss = self.objective.d_loss(real_out, fake_out)
         stats = {"loss/d": loss.detach(), "D(x)": real_out.detach(), "D(G(z))": fake_out.detach()}
         self.d_steps_total += 1
@@ -197,7 +225,14 @@ class GAN(L.LightningModule):
             if reg.joint:
                 term = self._joint_penalty(reg, x, y)
             else:
-                term = reg.penalty(self.discriminator, x, fake, y, real_out, fake_out)
+                term = reg.penalty(
+                    self.discriminator,
+                    pack_samples(x, self.pack),
+                    pack_samples(fake, self.pack),
+                    y,
+                    real_out,
+                    fake_out,
+                )
             if term is not None:
                 loss = loss + reg.every * term
                 stats[f"reg/{reg.name}"] = term.detach()
@@ -232,7 +267,7 @@ class GAN(L.LightningModule):
         """One step on g_loss = objective.g(D(G(z))) (+ joint terms such as consensus)."""
         self.toggle_optimizer(opt)
         fake = self.generator(self.prior.sample(x.shape[0], self.device), y)
-        loss = self.objective.g_loss(self.discriminator(self.perturb(fake), y))
+        loss = self.objective.g_loss(self.judge(fake, y))
         self._stats["loss/g"] = loss.detach()
         loss = self.add_joint_terms(loss, x, y)
         opt.zero_grad(set_to_none=True)

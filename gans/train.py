@@ -6,6 +6,7 @@ generator loss.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from functools import partial
@@ -25,6 +26,7 @@ from torch import nn
 
 from gans import restore
 from gans.callbacks.checkpoint import IterationCheckpoint
+from gans.callbacks.coverage import MixtureCoverage
 from gans.callbacks.evaluation import Evaluation
 from gans.ema import GeneratorEMA
 from gans.errors import ConfigError, reports_config_errors
@@ -84,6 +86,7 @@ def build_model(cfg: DictConfig) -> GAN:
         clip_grad_norm=cfg.optimizer.get("clip_grad_norm"),
         critic_boost=cfg.model.get("critic_boost"),
         simultaneous=cfg.model.get("updates", "alternating") == "simultaneous",
+        pack=cfg.model.get("pack", 1),
     )
     if cfg.get("compile"):
         compile_players(model)
@@ -162,7 +165,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         raise
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     hyperparams = OmegaConf.to_container(cfg, resolve=True)
-    if evaluation:
+    if evaluation and isinstance(evaluation[0], Evaluation):
         evaluator = evaluation[0].evaluator
         hyperparams["metrics_protocol"] = evaluator.protocol(cfg.ema.enabled).as_dict()
         hyperparams["metrics_protocol"].update(evaluator.extra)
@@ -186,13 +189,22 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     }
     if evaluation and evaluation[0].history:
         summary["metrics"] = evaluation[0].history[-1][1]
-        summary["protocol"] = evaluation[0].evaluator.protocol(cfg.ema.enabled).tag()
+        if isinstance(evaluation[0], Evaluation):
+            summary["protocol"] = evaluation[0].evaluator.protocol(cfg.ema.enabled).tag()
     for logger in loggers:
         if isinstance(logger, WandbLogger):
             logger.experiment.finish()
     if trainer.is_global_zero:
         _report(summary)
+        _write_summary(summary)
     return summary
+
+
+def _write_summary(summary: dict[str, Any]) -> None:
+    """``<run_dir>/summary.json``: what ``train`` returns, for scripts that collect sweeps."""
+    path = Path(summary["run_dir"]) / "summary.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({k: v for k, v in summary.items() if k != "loggers"}, indent=1))
 
 
 def _evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Callback]:
@@ -200,7 +212,21 @@ def _evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Ca
     network now, so a missing one fails before training."""
     metrics = cfg.get("metrics") or {}
     every = int(metrics.get("every", 0) or 0)
-    if every < 1 or len(datamodule.sample_shape) != 3:  # image metrics need images
+    if every < 1:
+        return []
+    if isinstance(getattr(datamodule, "modes", None), torch.Tensor):  # a 2-D mixture
+        coverage = metrics.get("coverage") or {}
+        return [
+            MixtureCoverage(
+                datamodule.modes,
+                datamodule.std,
+                every,
+                cfg.paths.samples,
+                num_samples=int(coverage.get("num_samples", 2500)),
+                within=float(coverage.get("within", 3.0)),
+            )
+        ]
+    if len(datamodule.sample_shape) != 3:  # image metrics need images
         return []
     evaluation = Evaluation(build_evaluator(cfg, datamodule), every)
     callbacks: list[L.Callback] = [evaluation]
@@ -237,7 +263,8 @@ def _report(summary: dict[str, Any]) -> None:
     ]
     if "metrics" in summary:
         scores = ", ".join(f"{k} {v:.4g}" for k, v in summary["metrics"].items())
-        lines.insert(1, f"metrics at the end: {scores}\n  protocol: {summary['protocol']}")
+        protocol = f"\n  protocol: {summary['protocol']}" if "protocol" in summary else ""
+        lines.insert(1, f"metrics at the end: {scores}{protocol}")
     print("\n".join(lines), flush=True)
 
 

@@ -29,6 +29,13 @@ def validate(cfg: DictConfig) -> None:
     _positive_int(cfg, "model.n_gen")
     _positive_int(cfg, "model.latent.dim")
     _positive_int(cfg, "data.batch_size")
+    if OmegaConf.select(cfg, "model.pack") is not None:
+        _positive_int(cfg, "model.pack")
+        pack, batch = cfg.model.pack, cfg.data.batch_size
+        if batch % pack:
+            raise ConfigError(
+                f"model.pack={pack} needs data.batch_size divisible by it, got {batch}"
+            )
     prior = OmegaConf.select(cfg, "model.latent.prior")
     if prior not in PRIORS:
         raise ConfigError(f"model.latent.prior={prior} is unknown; allowed: {', '.join(PRIORS)}")
@@ -84,7 +91,8 @@ def check_data(cfg: DictConfig, datamodule: Any) -> None:
 
 @torch.no_grad()
 def check_model_fits(model: Any, shape: tuple[int, ...]) -> None:
-    """G's output and D's input match the data's sample ``shape`` (one 2-sample forward each)."""
+    """G's output and D's input match the data's sample ``shape`` (a forward of G on 2 samples
+    and of D on 2 of its inputs, i.e. 2 * ``model.pack`` samples)."""
     generator, discriminator = model.generator, model.discriminator
     modes = generator.training, discriminator.training
     generator.eval()
@@ -99,7 +107,7 @@ def check_model_fits(model: Any, shape: tuple[int, ...]) -> None:
                 "(check model.generator.image_size/channels against data.image_size/channels)"
             )
         try:
-            discriminator(torch.zeros(2, *shape), y)
+            model.judge(torch.zeros(2 * model.pack, *shape), y)
         except RuntimeError as exc:
             raise ConfigError(
                 f"model.discriminator cannot take samples of shape {tuple(shape)}: {exc}"

@@ -86,7 +86,8 @@ class Discriminator(nn.Module):
     Conv(4, 2, 1) + LeakyReLU(0.2) without BatchNorm on the input layer, then k-1 blocks
     Conv(4, 2, 1) + BN + LeakyReLU(0.2), then Conv(4, 1, 0) to one logit (Radford et al. 2016).
     ``norm`` selects ``batch`` (DCGAN), ``layer`` or ``none`` (WGAN-GP critics avoid BatchNorm);
-    ``spectral_norm`` normalises every layer's weight (Miyato et al. 2018).
+    ``spectral_norm`` normalises every layer's weight (Miyato et al. 2018). ``pack`` = m: the
+    input is m images stacked channel-wise (PacGAN, :func:`gans.nets.pack.pack`).
     """
 
     def __init__(
@@ -98,12 +99,14 @@ class Discriminator(nn.Module):
         norm: str = "batch",
         negative_slope: float = 0.2,
         spectral_norm: bool = False,
+        pack: int = 1,
     ) -> None:
         super().__init__()
         stages = num_stages(image_size)
         width = _check_positive("model.discriminator.base_channels", base_channels)
+        packed = channels * _check_positive("model.pack", pack)
         layers: list[nn.Module] = [
-            nn.Conv2d(channels, width, 4, 2, 1),
+            nn.Conv2d(packed, width, 4, 2, 1),
             nn.LeakyReLU(negative_slope, inplace=True),
         ]
         size = int(image_size) // 2

@@ -23,6 +23,12 @@ def _hidden(key: str, hidden: Sequence[int]) -> list[int]:
     return sizes
 
 
+def _packing(pack: int) -> int:
+    if int(pack) < 1:
+        raise ConfigError(f"model.pack={pack} must be an integer >= 1")
+    return int(pack)
+
+
 class Generator(nn.Module):
     """z -> Linear/[BatchNorm]/ReLU blocks -> Linear -> ``output``, reshaped to data_shape."""
 
@@ -59,8 +65,26 @@ class Generator(nn.Module):
         return self.net(self.condition(z, y)).view(z.shape[0], *self.data_shape)
 
 
+class Maxout(nn.Module):
+    """Linear to ``width * pieces`` then the maximum over each unit's ``pieces`` (Goodfellow et
+    al. 2013, "Maxout Networks"; PacGAN's 2-D discriminator uses 5 pieces)."""
+
+    def __init__(self, in_features: int, width: int, pieces: int) -> None:
+        super().__init__()
+        self.pieces = int(pieces)
+        self.linear = nn.Linear(in_features, width * self.pieces)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.linear(x).unflatten(-1, (-1, self.pieces)).amax(-1)
+
+
 class Discriminator(nn.Module):
-    """x -> flatten -> Linear/LeakyReLU(0.2) blocks -> Linear -> logit (B,)."""
+    """x -> flatten -> hidden blocks -> Linear -> logit (B,).
+
+    Blocks are Linear + LeakyReLU(``negative_slope``), or maxout units when ``maxout`` > 0
+    (pieces per unit). ``pack`` = m: the input is m samples concatenated (PacGAN, see
+    :func:`gans.nets.pack.pack`), so the first layer is m times wider.
+    """
 
     def __init__(
         self,
@@ -69,12 +93,19 @@ class Discriminator(nn.Module):
         negative_slope: float = 0.2,
         num_classes: int = 0,
         spectral_norm: bool = False,
+        maxout: int = 0,
+        pack: int = 1,
     ) -> None:
         super().__init__()
-        width = math.prod(int(s) for s in data_shape)
+        if int(maxout) < 0 or int(maxout) == 1:
+            raise ConfigError(f"model.discriminator.maxout={maxout}: 0 (off) or >= 2 pieces")
+        width = math.prod(int(s) for s in data_shape) * _packing(pack)
         layers: list[nn.Module] = [nn.Flatten()]
         for h in _hidden("model.discriminator.hidden", hidden):
-            layers += [nn.Linear(width, h), nn.LeakyReLU(negative_slope, inplace=True)]
+            if maxout:
+                layers.append(Maxout(width, h, maxout))
+            else:
+                layers += [nn.Linear(width, h), nn.LeakyReLU(negative_slope, inplace=True)]
             width = h
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(width, 1)
