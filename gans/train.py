@@ -28,11 +28,13 @@ from gans import restore
 from gans.callbacks.checkpoint import IterationCheckpoint
 from gans.callbacks.coverage import MixtureCoverage
 from gans.callbacks.evaluation import Evaluation
+from gans.callbacks.stacked import StackedModes
+from gans.data.stacked_mnist import StackedMNISTDataModule
 from gans.ema import GeneratorEMA
 from gans.errors import ConfigError, reports_config_errors
 from gans.game import GAN
 from gans.loggers import choose_wandb_mode, describe
-from gans.metrics.evaluator import build_evaluator
+from gans.metrics.evaluator import build_evaluator, load_or_train_classifier
 from gans.prior import LatentPrior
 from gans.validate import check_data, check_model_fits, check_required, validate
 
@@ -224,6 +226,19 @@ def _evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Ca
                 cfg.paths.samples,
                 num_samples=int(coverage.get("num_samples", 2500)),
                 within=float(coverage.get("within", 3.0)),
+            )
+        ]
+    if isinstance(datamodule, StackedMNISTDataModule):
+        digits = datamodule.digits()
+        digits.prepare_data()
+        classifier, _, _ = load_or_train_classifier(digits, metrics)
+        stacked = metrics.get("stacked") or {}
+        return [
+            StackedModes(
+                classifier,
+                every,
+                num_samples=int(stacked.get("num_samples", 26_000)),
+                batch_size=int(metrics.get("batch_size", 500)),
             )
         ]
     if len(datamodule.sample_shape) != 3:  # image metrics need images

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import math
 
 import pytest
@@ -10,6 +12,9 @@ import torch
 from gans.data.mixture import MixtureDataModule, grid_modes, ring_modes
 from gans.errors import ConfigError
 from gans.metrics.coverage import mode_coverage
+from gans.restore import restore
+from gans.train import train
+from tests.conftest import compose_config
 
 
 def test_ring_and_grid_modes():
@@ -59,3 +64,43 @@ def test_bad_mixture_settings_name_the_key():
         MixtureDataModule(kind="moons")
     with pytest.raises(ConfigError, match="data.std=0"):
         MixtureDataModule(std=0)
+
+
+def test_a_short_run_on_the_ring_logs_coverage_and_a_scatter_plot(tmp_path):
+    cfg = compose_config(
+        [
+            f"paths.run_dir={tmp_path}",
+            "model=gan2d",
+            "data=ring",
+            "data.count=1000",
+            "model.generator.hidden=[16,16]",
+            "model.discriminator.hidden=[16]",
+            "iterations=4",
+            "metrics.every=2",
+            "metrics.coverage.num_samples=500",
+            "logger=csv",
+            "trainer.enable_progress_bar=false",
+            "sample_every=0",
+        ]
+    )
+    summary = train(cfg)
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == [
+        "scatter_000002.png",
+        "scatter_000004.png",
+    ]
+    with open(next(tmp_path.glob("csv/**/metrics.csv"))) as f:
+        rows = [r for r in csv.DictReader(f) if r.get("coverage/modes")]
+    assert [int(r["step"]) for r in rows] == [2, 4]
+    written = json.loads((tmp_path / "summary.json").read_text())
+    assert written["metrics"] == summary["metrics"]
+    # the logged figures are PacGAN's protocol applied to the final generator's samples
+    _, model, iteration = restore(tmp_path / "checkpoints" / "last.ckpt")
+    assert iteration == 4
+    z = model.prior.sample(500, "cpu", generator=torch.Generator().manual_seed(1234))
+    with torch.no_grad():
+        points = model.generator(z, None)
+    dm = MixtureDataModule(kind="ring")
+    assert mode_coverage(points, dm.modes, 0.01) == pytest.approx(summary["metrics"])
+    assert float(rows[-1]["coverage/high_quality"]) == pytest.approx(
+        summary["metrics"]["high_quality"]
+    )

@@ -45,10 +45,17 @@ class StackedMNISTDataModule(MNISTDataModule):
                 f"data.channels={channels} must be 3 for stacked_mnist (one digit per channel)"
             )
         super().__init__(root, channels=3, **kwargs)
+        self._digit_kwargs = dict(kwargs)
         if int(count) < 1:
             raise ConfigError(f"data.count={count} must be an integer >= 1")
         self.count = int(count)
         self.seed = int(seed)
+
+    def digits(self) -> MNISTDataModule:
+        """The MNIST split the digits come from, one channel, in memory: what the per-channel
+        classifier of the mode count trains on."""
+        kwargs = {**self._digit_kwargs, "in_memory": True}
+        return MNISTDataModule(str(self.root), channels=1, **kwargs)
 
     def source(self) -> Dataset:
         return StackedDigits(super().source(), self.count, self.seed)
