@@ -16,9 +16,11 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.loggers import WandbLogger
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
+from gans import resume
 from gans.ema import GeneratorEMA
 from gans.errors import ConfigError
 from gans.losses import Objective
@@ -121,6 +123,7 @@ class GAN(L.LightningModule):
         self.d_steps_total = 0
         self._stats: dict[str, Tensor] = {}
         self._clock: tuple[float, int] | None = None
+        self._saved_rng: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ the game
     @property
@@ -323,6 +326,9 @@ class GAN(L.LightningModule):
     # ------------------------------------------------------------------ logging
     def on_train_start(self) -> None:
         self.start_iteration = self.iteration  # > 0 when resumed
+        if self._saved_rng is not None:  # here, after setup, right before the first batch is drawn
+            resume.set_rng_states(self._saved_rng)
+            self._saved_rng = None
         self._clock = (time.perf_counter(), self.iteration)
 
     def log_stats(self) -> None:
@@ -353,13 +359,21 @@ class GAN(L.LightningModule):
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        wandb_ids = [
+            str(logger.version)
+            for logger in (self.loggers if self._trainer is not None else [])
+            if isinstance(logger, WandbLogger) and logger._experiment is not None
+        ]
         checkpoint["gans"] = {
             "config": self.config,
             "d_steps_this_iteration": self.d_steps_this_iteration,
             "d_steps_total": self.d_steps_total,
+            "rng": resume.rng_states(),
+            "wandb_run_id": wandb_ids[0] if wandb_ids else None,
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("gans", {})
         self.d_steps_this_iteration = int(state.get("d_steps_this_iteration", 0))
         self.d_steps_total = int(state.get("d_steps_total", 0))
+        self._saved_rng = state.get("rng")

@@ -7,6 +7,7 @@ generator loss.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from functools import partial
@@ -24,11 +25,12 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 from torch import nn
 
-from gans import restore
+from gans import restore, resume
 from gans.callbacks.checkpoint import IterationCheckpoint
 from gans.callbacks.coverage import MixtureCoverage
 from gans.callbacks.evaluation import Evaluation
 from gans.callbacks.stacked import StackedModes
+from gans.checkpoint_io import AtomicCheckpointIO
 from gans.data.stacked_mnist import StackedMNISTDataModule
 from gans.ema import GeneratorEMA
 from gans.errors import ConfigError, reports_config_errors
@@ -40,6 +42,7 @@ from gans.validate import check_data, check_model_fits, check_required, validate
 
 # Regularizers that differentiate through a gradient (create_graph=True).
 DOUBLE_BACKWARD = ("gradient_penalty", "r1", "r2", "consensus")
+log = logging.getLogger(__name__)
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
 
@@ -120,6 +123,33 @@ def _unresolvable(cfg: DictConfig, prefix: str = "") -> str:
     return ""
 
 
+def _loggers(cfg: DictConfig, wandb_run_id: str | None) -> list[Logger]:
+    """The configured loggers; a resumed run's W&B logger continues the checkpoint's W&B run."""
+    loggers = []
+    for node in (cfg.logger or {}).values():
+        if not isinstance(node, DictConfig) or "_target_" not in node:
+            continue
+        if wandb_run_id and node._target_.endswith("WandbLogger"):
+            loggers.append(instantiate(node, id=wandb_run_id, resume="allow"))
+        else:
+            loggers.append(instantiate(node))
+    return loggers
+
+
+def _announce_resume(resumed: dict[str, Any], cfg: DictConfig) -> None:
+    log.info(
+        "resuming %s at iteration %d in %s",
+        resumed["path"],
+        resumed["iteration"],
+        cfg.paths.run_dir,
+    )
+    changed = resume.changed_keys(resumed.get("config") or {}, cfg)
+    if changed:
+        log.warning(
+            "the resumed run's settings differ from the checkpoint's in: %s", ", ".join(changed)
+        )
+
+
 def _config_error(exc: BaseException) -> ConfigError | None:
     while exc is not None:
         if isinstance(exc, ConfigError):
@@ -135,6 +165,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     """
     cfg = cfg.copy()
     check_required(cfg)
+    resumed = resume.prepare(cfg)
     try:
         OmegaConf.resolve(cfg)
     except InterpolationKeyError as exc:
@@ -145,6 +176,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
             f"data={cfg.data.get('name')} do not fit together?)"
         ) from None
     validate(cfg)
+    if resumed:
+        _announce_resume(resumed, cfg)
     if cfg.logger and any("Wandb" in str(c.get("_target_", "")) for c in cfg.logger.values()):
         choose_wandb_mode()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -159,13 +192,18 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         evaluation = _evaluation(cfg, datamodule)
         callbacks += evaluation
         callbacks += list(extra_callbacks or [])
-        loggers: list[Logger] = _instantiate_all(cfg.logger)
+        loggers: list[Logger] = _loggers(cfg, resumed.get("wandb_run_id"))
     except InstantiationException as exc:
         error = _config_error(exc)
         if error is not None:
             raise error from None
         raise
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    trainer: L.Trainer = instantiate(
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=loggers or False,
+        plugins=[AtomicCheckpointIO()],
+    )
     hyperparams = OmegaConf.to_container(cfg, resolve=True)
     if evaluation and isinstance(evaluation[0], Evaluation):
         evaluator = evaluation[0].evaluator

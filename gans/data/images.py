@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from gans.data import cache
 from gans.data.memory import InMemoryDataModule
+from gans.data.sampling import EpochShuffle, loader_generator
 from gans.data.transforms import Preprocess, random_hflip, to_signed_unit
 from gans.errors import ConfigError
 
@@ -299,7 +300,8 @@ class ImageDataModule(InMemoryDataModule):
         return DataLoader(
             self.streamed,
             batch_size=self.batch_size,
-            shuffle=True,
+            sampler=EpochShuffle(len(self.streamed)),
+            generator=loader_generator(),
             drop_last=True,
             num_workers=self.num_workers,
             pin_memory=torch.cuda.is_available(),

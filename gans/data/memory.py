@@ -5,8 +5,9 @@ from __future__ import annotations
 import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
+from torch.utils.data import DataLoader, Dataset
 
+from gans.data.sampling import ShuffledBatches, loader_generator
 from gans.errors import ConfigError
 
 
@@ -71,5 +72,7 @@ class InMemoryDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         self.setup()
         assert self.dataset is not None
-        sampler = BatchSampler(RandomSampler(self.dataset), self.batch_size, drop_last=True)
-        return DataLoader(self.dataset, sampler=sampler, batch_size=None)
+        batches = ShuffledBatches(len(self.dataset), self.batch_size, drop_last=True)
+        return DataLoader(
+            self.dataset, sampler=batches, batch_size=None, generator=loader_generator()
+        )

@@ -1,0 +1,116 @@
+"""Continuing a run: which checkpoint ``ckpt_path`` names, where the run lives, its W&B run."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from gans.errors import ConfigError
+
+DEFAULT_RUN_DIR = "${hydra:runtime.output_dir}"
+
+
+def find_checkpoint(ckpt_path: str, run_dir: str | None) -> Path:
+    """The file ``ckpt_path`` names: a path, or ``last``: ``<run_dir>/checkpoints/last.ckpt``
+    when the run directory already has one (``hydra.run.dir`` pointed at the old run), else the
+    newest ``*/checkpoints/last.ckpt`` beside ``run_dir`` (the runs of this name under
+    ``outputs/<name>/``)."""
+    if ckpt_path != "last":
+        path = Path(ckpt_path).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"ckpt_path={ckpt_path} does not exist")
+        return path
+    if run_dir is None:
+        raise ConfigError("ckpt_path=last needs a run directory to search; pass a file instead")
+    here = Path(run_dir) / "checkpoints" / "last.ckpt"
+    if here.is_file():
+        return here
+    siblings = sorted(
+        Path(run_dir).parent.glob("*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime
+    )
+    if not siblings:
+        raise ConfigError(
+            f"ckpt_path=last: no */checkpoints/last.ckpt under {Path(run_dir).parent}; "
+            "pass ckpt_path=<file>"
+        )
+    return siblings[-1]
+
+
+def prepare(cfg: DictConfig) -> dict[str, Any]:
+    """Resolve ``cfg.ckpt_path`` to a file and, unless ``paths.run_dir`` was set explicitly,
+    point the run at the checkpoint's run directory (samples, checkpoints and logs continue
+    there). Returns what the checkpoint says about the run (``wandb_run_id``, iteration)."""
+    if not cfg.get("ckpt_path"):
+        return {}
+    default_dir = cfg.paths._get_node("run_dir")._value() == DEFAULT_RUN_DIR
+    try:
+        current: str | None = str(cfg.paths.run_dir)
+    except Exception:  # noqa: BLE001  (no Hydra run to interpolate from, e.g. compose API)
+        current = None
+    path = find_checkpoint(str(cfg.ckpt_path), current)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    state = checkpoint.get("gans", {})
+    if default_dir and path.parent.name == "checkpoints":
+        cfg.paths.run_dir = str(path.parent.parent)
+    cfg.ckpt_path = str(path)
+    return {
+        "path": str(path),
+        "iteration": int(checkpoint.get("global_step", 0)),
+        "wandb_run_id": state.get("wandb_run_id"),
+        "config": state.get("config", {}),
+    }
+
+
+def changed_keys(saved: dict[str, Any], cfg: DictConfig) -> list[str]:
+    """Settings that differ between the checkpoint's run and this one (paths and schedule
+    lengths aside), e.g. to warn that a resumed run is not the same experiment."""
+    now = OmegaConf.to_container(cfg, resolve=True)
+    skip = ("paths", "ckpt_path", "iterations", "trainer.max_steps", "hydra")
+    out: list[str] = []
+
+    def walk(a: Any, b: Any, prefix: str) -> None:
+        if any(prefix == s or prefix.startswith(f"{s}.") for s in skip):
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b)):
+                walk(a.get(key), b.get(key), f"{prefix}.{key}" if prefix else str(key))
+        elif a != b:
+            out.append(prefix)
+
+    walk(saved, now, "")
+    return out
+
+
+def rng_states() -> dict[str, Any]:
+    """Every random number generator training draws from (Python, NumPy, torch CPU and CUDA),
+    as plain containers and tensors that load with ``weights_only=True``."""
+    version, keys, gauss = random.getstate()
+    numpy_state = np.random.get_state()
+    states: dict[str, Any] = {
+        "python": [version, list(keys), gauss],
+        "numpy": [
+            numpy_state[0],
+            torch.from_numpy(numpy_state[1].astype(np.int64)),
+            *numpy_state[2:],
+        ],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_rng_states(states: dict[str, Any]) -> None:
+    """Restore what :func:`rng_states` saved."""
+    version, keys, gauss = states["python"]
+    random.setstate((version, tuple(keys), gauss))
+    name, keys, pos, has_gauss, cached = states["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])

@@ -1,0 +1,157 @@
+"""Resuming: bit-for-bit continuation, `ckpt_path=last`, the same W&B run, and checkpoints that
+survive a SIGKILL in the middle of being written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from gans.train import train
+from tests.conftest import TINY, compose_config
+
+ROOT = Path(__file__).resolve().parents[1]
+RING = [
+    "model=gan2d",
+    "data=ring",
+    "data.count=800",  # 8 batches of 100 per epoch
+    "model.generator.hidden=[16,16]",
+    "model.discriminator.hidden=[16]",
+    "ema.enabled=true",
+    "metrics.every=0",
+    "sample_every=0",
+    "checkpoint_every=4",
+    "logger=csv",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+]
+DIGITS = [*TINY, "data.batch_size=64", "checkpoint_every=14", "logger=csv"]  # 28 batches/epoch
+
+
+def assert_same_state(a: dict, b: dict) -> None:
+    assert a["global_step"] == b["global_step"]
+    for key, value in a["state_dict"].items():
+        assert torch.equal(value, b["state_dict"][key]), key
+    for opt_a, opt_b in zip(a["optimizer_states"], b["optimizer_states"], strict=True):
+        for slot_a, slot_b in zip(opt_a["state"].values(), opt_b["state"].values(), strict=True):
+            for name, value in slot_a.items():
+                assert torch.equal(value, slot_b[name]), name
+
+
+@pytest.mark.parametrize(("base", "epoch"), [(RING, 8), (DIGITS, 28)], ids=["ring-ema", "dcgan"])
+def test_interrupted_and_resumed_equals_uninterrupted_bit_for_bit(tmp_path, base, epoch):
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    train(compose_config([*base, f"paths.run_dir={whole}", f"iterations={2 * epoch}"]))
+    train(compose_config([*base, f"paths.run_dir={parts}", f"iterations={epoch}"]))
+    last = parts / "checkpoints" / "last.ckpt"
+    summary = train(
+        compose_config([*base, f"paths.run_dir={parts}", f"iterations={2 * epoch}",
+                        f"ckpt_path={last}"])
+    )  # fmt: skip
+    assert summary["iterations"] == 2 * epoch
+    a = torch.load(whole / "checkpoints" / "last.ckpt", weights_only=True)
+    b = torch.load(last, weights_only=True)
+    assert_same_state(a, b)
+
+
+def run_cli(*overrides: str, timeout: int = 240) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "gans.train", *overrides],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_ckpt_path_last_continues_the_latest_run_in_its_directory_and_wandb_run(tmp_path):
+    base = [*RING, "logger=wandb", "checkpoint_every=2"]
+    first = run_cli(*base, "iterations=2", f"hydra.run.dir={tmp_path}/runs/one")
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = run_cli(*base, "iterations=4", "ckpt_path=last", f"hydra.run.dir={tmp_path}/runs/two")
+    assert second.returncode == 0, second.stderr[-2000:]
+    run = tmp_path / "runs" / "one"
+    names = sorted(p.name for p in (run / "checkpoints").glob("iter_*.ckpt"))
+    assert names == ["iter_000002.ckpt", "iter_000004.ckpt"]
+    assert not (tmp_path / "runs" / "two" / "checkpoints").exists()
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["global_step"] == 4
+    # both invocations wrote to the same W&B run (offline run folders end in the run id)
+    runs = sorted((run / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2 and runs[0].name.split("-")[-1] == runs[1].name.split("-")[-1]
+    assert ckpt["gans"]["wandb_run_id"] == runs[0].name.split("-")[-1]
+
+
+def test_ckpt_path_last_without_a_previous_run_says_so(tmp_path):
+    result = run_cli(*RING, "ckpt_path=last", f"hydra.run.dir={tmp_path}/runs/one")
+    assert result.returncode == 2
+    assert "ckpt_path=last: no */checkpoints/last.ckpt under" in result.stderr
+
+
+KILLED_WHILE_SAVING = """
+import sys, time
+from pathlib import Path
+import lightning as L
+from gans.train import train
+from tests.conftest import compose_config
+
+signal_file = Path(sys.argv[1])
+
+
+class Stall:
+    # pickled inside the checkpoint: says "writing now" and never finishes
+    def __reduce__(self):
+        signal_file.write_text("writing")
+        time.sleep(600)
+        return (int, (0,))
+
+
+class StallAtIteration2(L.Callback):
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint):
+        if trainer.global_step == 2:
+            checkpoint["stall"] = Stall()
+
+
+cfg = compose_config(sys.argv[2:])
+train(cfg, extra_callbacks=[StallAtIteration2()])
+"""
+
+
+def test_sigkill_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path):
+    script = tmp_path / "killed.py"
+    script.write_text(textwrap.dedent(KILLED_WHILE_SAVING))
+    writing = tmp_path / "writing"
+    run = tmp_path / "run"
+    overrides = [*RING, "logger=none", "checkpoint_every=1", "iterations=3", f"paths.run_dir={run}"]
+    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(writing), *overrides], cwd=ROOT, env=env
+    )
+    deadline = time.time() + 120
+    while not writing.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
+    assert writing.exists(), "the run never reached its second checkpoint"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    checkpoints = run / "checkpoints"
+    # the interrupted write left only a temporary file; the previous checkpoints load
+    assert sorted(p.name for p in checkpoints.glob("*.ckpt")) == ["iter_000001.ckpt", "last.ckpt"]
+    assert len(list(checkpoints.glob(".iter_000002.ckpt.tmp-*"))) == 1
+    last = torch.load(checkpoints / "last.ckpt", weights_only=True)
+    assert last["global_step"] == 1
+    summary = train(
+        compose_config([*overrides[:-2], "iterations=3", f"paths.run_dir={run}",
+                        f"ckpt_path={checkpoints / 'last.ckpt'}"])
+    )  # fmt: skip
+    assert summary["iterations"] == 3
+    assert torch.load(checkpoints / "last.ckpt", weights_only=True)["global_step"] == 3
+    assert not list(checkpoints.glob(".*.tmp-*"))
