@@ -14,9 +14,13 @@ class ConfigError(ValueError):
     """A configuration value that cannot work; the message names the key and the allowed values."""
 
 
+class TrainingDiverged(RuntimeError):
+    """A loss or gradient became NaN or Inf; the message names the iteration and the player."""
+
+
 def reports_config_errors(command: Callable[..., T]) -> Callable[..., T]:
     """A command's body whose :class:`ConfigError` prints ``error: <message>`` (one line, no
-    traceback) and exits with status 2."""
+    traceback) and exits with status 2; :class:`TrainingDiverged` likewise, with status 3."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> T:
@@ -25,5 +29,8 @@ def reports_config_errors(command: Callable[..., T]) -> Callable[..., T]:
         except ConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(2)
+        except TrainingDiverged as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(3)
 
     return run

@@ -22,13 +22,15 @@ from torch.optim import Optimizer
 
 from gans import resume
 from gans.ema import GeneratorEMA
-from gans.errors import ConfigError
+from gans.errors import ConfigError, TrainingDiverged
 from gans.losses import Objective
 from gans.nets.pack import pack as pack_samples
 from gans.prior import LatentPrior
 from gans.regularizers import Regularizer
 
 OptimizerFactory = Callable[..., Optimizer]
+#: What the divergence check watches, in the order of ``GAN.first_nonfinite``.
+DIVERGENCE = ("loss/d", "loss/g", "grad/d", "grad/g")
 
 
 def _no_closure() -> None:
@@ -60,6 +62,9 @@ class GAN(L.LightningModule):
         simultaneous: update both players from gradients taken at the same parameters (the
             last D step of an iteration and the first G step share one evaluation) instead of
             alternating D then G (Mescheder et al. 2017; the notes' "Numerics of GANs").
+        check_finite_every: iterations between checks that no loss or gradient norm went NaN
+            or Inf (one host sync each); 0 = only before writing a checkpoint. A failed check
+            stops training with :class:`~gans.errors.TrainingDiverged`.
         pack: PacGAN's packing degree m (Lin et al. 2018): D judges m samples concatenated
             (:meth:`judge`), and gradient penalties see packed inputs too; 1 = off.
     """
@@ -83,6 +88,7 @@ class GAN(L.LightningModule):
         critic_boost: dict[str, int] | None = None,
         simultaneous: bool = False,
         pack: int = 1,
+        check_finite_every: int = 1,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -124,6 +130,11 @@ class GAN(L.LightningModule):
         self._stats: dict[str, Tensor] = {}
         self._clock: tuple[float, int] | None = None
         self._saved_rng: dict[str, Any] | None = None
+        # first iteration at which each of DIVERGENCE went NaN/Inf (-1: never); kept on the
+        # device, updated without a host sync, read every `check_finite_every` iterations
+        self.first_nonfinite = torch.full((4,), -1)
+        self.check_finite_every = int(check_finite_every)
+        self._check_grads = True
 
     # ------------------------------------------------------------------ the game
     @property
@@ -184,6 +195,8 @@ class GAN(L.LightningModule):
         if self.iteration % self.log_every == 0:
             with profile("gans/log_stats"):
                 self.log_stats()
+        if self.check_finite_every and self.iteration % self.check_finite_every == 0:
+            self.raise_if_diverged()
 
     def _check_packing(self) -> None:
         if self.pack < 1:
@@ -258,6 +271,7 @@ class GAN(L.LightningModule):
         with torch.no_grad():
             fake = self.generator(self.prior.sample(x.shape[0], self.device), y)
         loss, _, stats = self.discriminator_loss(x, fake, y)
+        self.note_finite(0, loss)
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         self.step(opt, counted=False)
@@ -273,6 +287,7 @@ class GAN(L.LightningModule):
         loss = self.objective.g_loss(self.judge(fake, y))
         self._stats["loss/g"] = loss.detach()
         loss = self.add_joint_terms(loss, x, y)
+        self.note_finite(1, loss)
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         self.step(opt, counted=counted)
@@ -289,6 +304,8 @@ class GAN(L.LightningModule):
         g_loss = self.objective.g_loss(fake_out)
         stats["loss/g"] = g_loss.detach()
         g_loss = self.add_joint_terms(g_loss, x, y)
+        self.note_finite(0, d_loss)
+        self.note_finite(1, g_loss)
         d_params = [p for p in self.discriminator.parameters() if p.requires_grad]
         g_params = [p for p in self.generator.parameters() if p.requires_grad]
         d_grads = torch.autograd.grad(d_loss, d_params, retain_graph=True)
@@ -302,6 +319,45 @@ class GAN(L.LightningModule):
         self.step(g_opt, counted=counted)
         self._stats.update(stats)
 
+    def note_finite(self, index: int, value: Tensor) -> None:
+        """Record the current iteration (1-based) in ``first_nonfinite[index]`` the first time
+        ``value`` is NaN or Inf (a device-side update: no host sync)."""
+        flags = self.first_nonfinite
+        bad = ~torch.isfinite(value.detach()).all() & (flags[index] < 0)
+        flags[index] = torch.where(bad, self.iteration + 1, flags[index])
+
+    def raise_if_diverged(self) -> None:
+        """Stop with :class:`TrainingDiverged`, naming the first iteration and player whose loss
+        or gradient went NaN/Inf, if any did (one host sync)."""
+        flags = self.first_nonfinite
+        if self._trainer is not None and self.trainer.world_size > 1:
+            big = torch.iinfo(flags.dtype).max
+            flags = self.trainer.strategy.reduce(torch.where(flags < 0, big, flags), "min")
+            flags = torch.where(flags == big, -1, flags)
+        found = [(it, name) for it, name in zip(flags.tolist(), DIVERGENCE, strict=True) if it >= 0]
+        if not found:
+            return
+        iteration, name = min(found)
+        player = "discriminator" if name.endswith("/d") else "generator"
+        what = "loss" if name.startswith("loss") else "gradient norm"
+        raise TrainingDiverged(
+            f"training diverged: the {player}'s {what} ({name}) became NaN or Inf at iteration "
+            f"{iteration}; stopped without saving the diverged model.{self._checkpoints_note()}"
+            " Try a lower learning rate (optimizer.lr), gradient clipping "
+            f"(optimizer.clip_grad_norm.{player}) or a regularizer."
+        )
+
+    def _checkpoints_note(self) -> str:
+        notes = []
+        for callback in self.trainer.checkpoint_callbacks if self._trainer is not None else []:
+            last = getattr(callback, "last_model_path", "")
+            best = getattr(callback, "best_model_path", "")
+            if last and callback.save_last:
+                notes.append(f"Last good checkpoint: {last} (resume with ckpt_path={last}).")
+            elif best and getattr(callback, "monitor", None):
+                notes.append(f"Best checkpoint kept: {best}.")
+        return "".join(f" {note}" for note in notes)
+
     def step(self, opt: Any, counted: bool) -> None:
         """Optimizer step; only ``counted`` steps advance ``trainer.global_step``."""
         if counted:
@@ -314,18 +370,20 @@ class GAN(L.LightningModule):
         params = [p for group in optimizer.param_groups for p in group["params"]]
         player = "generator" if id(params[0]) == self._first_g_param_id else "discriminator"
         max_norm = self.clip_grad_norm.get(player)
-        logging_soon = (self.iteration + 1) % self.log_every == 0
         if max_norm is not None:
             norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
-        elif logging_soon:
-            norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
         else:
-            return
+            norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+        if self._check_grads:
+            self.note_finite(2 if player == "discriminator" else 3, norm)
         self._stats[f"grad_norm/{player[0]}"] = norm.detach()
 
     # ------------------------------------------------------------------ logging
     def on_train_start(self) -> None:
         self.start_iteration = self.iteration  # > 0 when resumed
+        self.first_nonfinite = torch.full((4,), -1, device=self.device)
+        # with fp16 loss scaling, Inf gradients are expected: the scaler skips those steps
+        self._check_grads = not str(self.trainer.precision).startswith("16")
         if self._saved_rng is not None:  # here, after setup, right before the first batch is drawn
             resume.set_rng_states(self._saved_rng)
             self._saved_rng = None
@@ -359,6 +417,8 @@ class GAN(L.LightningModule):
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self._trainer is not None and self.trainer.training:
+            self.raise_if_diverged()  # never write a diverged model over a good checkpoint
         wandb_ids = [
             str(logger.version)
             for logger in (self.loggers if self._trainer is not None else [])

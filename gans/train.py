@@ -92,6 +92,7 @@ def build_model(cfg: DictConfig) -> GAN:
         critic_boost=cfg.model.get("critic_boost"),
         simultaneous=cfg.model.get("updates", "alternating") == "simultaneous",
         pack=cfg.model.get("pack", 1),
+        check_finite_every=cfg.get("check_finite_every", 1),
     )
     if cfg.get("compile"):
         compile_players(model)
