@@ -17,7 +17,9 @@ from typing import Any
 import hydra
 import lightning as L
 import torch
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.loggers import Logger, WandbLogger
@@ -33,7 +35,7 @@ from gans.callbacks.stacked import StackedModes
 from gans.checkpoint_io import AtomicCheckpointIO
 from gans.data.stacked_mnist import StackedMNISTDataModule
 from gans.ema import GeneratorEMA
-from gans.errors import ConfigError, reports_config_errors
+from gans.errors import ConfigError, TrainingDiverged, reports_config_errors
 from gans.game import GAN
 from gans.loggers import choose_wandb_mode, describe
 from gans.metrics.evaluator import build_evaluator, load_or_train_classifier
@@ -124,6 +126,39 @@ def _unresolvable(cfg: DictConfig, prefix: str = "") -> str:
     return ""
 
 
+# Strategies whose launcher re-runs the command line in child processes (Lightning #11300).
+RELAUNCHING = ("ddp", "ddp_find_unused_parameters_true", "ddp_find_unused_parameters_false")
+
+
+def _check_sweepable(cfg: DictConfig) -> None:
+    """Refuse a multirun whose trainer would re-launch the command (and so the whole sweep) in
+    every child process."""
+    strategy = str(cfg.trainer.get("strategy", "auto"))
+    devices = cfg.trainer.get("devices", 1)
+    if strategy in RELAUNCHING and devices not in (1, [0], "1"):
+        raise ConfigError(
+            f"trainer.strategy={strategy} cannot run inside a Hydra multirun: Lightning starts "
+            "the other processes by re-running this command, -m and all, so each would run the "
+            "whole sweep again (Lightning #11300). Use "
+            "trainer.strategy=ddp_spawn_find_unused_parameters_true for sweeps, or launch each "
+            "job as its own command"
+        )
+
+
+def _group_sweep_runs(cfg: DictConfig) -> None:
+    """In a multirun, each job is its own W&B run named by its overrides, grouped by sweep."""
+    hydra_cfg = HydraConfig.get()
+    sweep = Path(hydra_cfg.sweep.dir)
+    for node in (cfg.logger or {}).values():
+        if isinstance(node, DictConfig) and str(node.get("_target_", "")).endswith("WandbLogger"):
+            if node.get("group") is None:
+                node.group = f"{sweep.parent.name}-{sweep.name}"
+            overrides = hydra_cfg.job.override_dirname
+            node.name = (
+                f"{cfg.name}[{overrides}]" if overrides else f"{cfg.name}#{hydra_cfg.job.num}"
+            )
+
+
 def _loggers(cfg: DictConfig, wandb_run_id: str | None) -> list[Logger]:
     """The configured loggers; a resumed run's W&B logger continues the checkpoint's W&B run."""
     loggers = []
@@ -177,6 +212,9 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
             f"data={cfg.data.get('name')} do not fit together?)"
         ) from None
     validate(cfg)
+    if _multirun():
+        _check_sweepable(cfg)
+        _group_sweep_runs(cfg)
     if resumed:
         _announce_resume(resumed, cfg)
     if cfg.logger and any("Wandb" in str(c.get("_target_", "")) for c in cfg.logger.values()):
@@ -213,8 +251,14 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     for logger in loggers:
         logger.log_hyperparams(hyperparams)
 
+    where = describe(loggers)
     started = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    finally:
+        for logger in loggers:  # each job of a sweep is its own run, also when one fails
+            if isinstance(logger, WandbLogger) and logger._experiment is not None:
+                logger.experiment.finish()
     seconds = time.perf_counter() - started
     iterations = trainer.global_step
     summary: dict[str, Any] = {
@@ -226,15 +270,12 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         "samples": cfg.paths.samples,
         "loss/g": float(model._stats["loss/g"]) if "loss/g" in model._stats else float("nan"),
         "loss/d": float(model._stats["loss/d"]) if "loss/d" in model._stats else float("nan"),
-        "loggers": describe(loggers),
+        "loggers": where,
     }
     if evaluation and evaluation[0].history:
         summary["metrics"] = evaluation[0].history[-1][1]
         if isinstance(evaluation[0], Evaluation):
             summary["protocol"] = evaluation[0].evaluator.protocol(cfg.ema.enabled).tag()
-    for logger in loggers:
-        if isinstance(logger, WandbLogger):
-            logger.experiment.finish()
     if trainer.is_global_zero:
         _report(summary)
         _write_summary(summary)
@@ -322,11 +363,41 @@ def _report(summary: dict[str, Any]) -> None:
     print("\n".join(lines), flush=True)
 
 
+def objective(summary: dict[str, Any], cfg: DictConfig) -> float:
+    """The value a sweeper minimizes: the final ``metrics.optimize`` when metrics ran (``auto``:
+    FID for images, reverse KL of the mode histogram for 2-D mixtures, the KL to uniform for
+    stacked MNIST), else the final generator loss."""
+    scores = summary.get("metrics")
+    if not scores:
+        return float(summary["loss/g"])
+    key = (cfg.get("metrics") or {}).get("optimize", "auto")
+    if key == "auto":
+        key = next((k for k in AUTO_OBJECTIVES if k in scores), "fid")
+    if key not in scores:
+        raise ConfigError(
+            f"metrics.optimize={key} is not one of this run's metrics ({', '.join(scores)})"
+        )
+    return float(scores[key])
+
+
+AUTO_OBJECTIVES = ("fid", "reverse_kl", "kl")
+
+
+def _multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 @reports_config_errors
 def main(cfg: DictConfig) -> float:
-    summary = train(cfg)
-    return summary.get("metrics", {}).get("fid", summary["loss/g"])
+    try:
+        summary = train(cfg)
+    except TrainingDiverged as exc:
+        if not _multirun():
+            raise
+        log.error("%s", exc)  # one diverged job does not end the sweep; it scores NaN
+        return float("nan")
+    return objective(summary, cfg)
 
 
 if __name__ == "__main__":
