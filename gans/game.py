@@ -332,7 +332,9 @@ class GAN(L.LightningModule):
         flags = self.first_nonfinite
         if self._trainer is not None and self.trainer.world_size > 1:
             big = torch.iinfo(flags.dtype).max
-            flags = self.trainer.strategy.reduce(torch.where(flags < 0, big, flags), "min")
+            flags = self.trainer.strategy.reduce(
+                torch.where(flags < 0, big, flags), reduce_op="min"
+            )
             flags = torch.where(flags == big, -1, flags)
         found = [(it, name) for it, name in zip(flags.tolist(), DIVERGENCE, strict=True) if it >= 0]
         if not found:
@@ -414,6 +416,21 @@ class GAN(L.LightningModule):
             logger.log_metrics(metrics, step=it)
         for key in ("loss/d", "loss/g"):
             self.log(key, metrics[key], prog_bar=True, logger=False)
+
+    def sync_buffers(self) -> None:
+        """Under DDP, copy rank 0's buffers (BatchNorm statistics, which each rank updates from
+        its own batches) and EMA weights to every rank, so that all ranks sample from the same
+        generator and end training with identical state. A no-op on one process."""
+        if not torch.distributed.is_available() or not torch.distributed.is_initialized():
+            return
+        tensors = list(self.buffers())
+        if self.generator_ema is not None:
+            tensors += list(self.generator_ema.parameters())
+        for tensor in tensors:
+            torch.distributed.broadcast(tensor.data, src=0)
+
+    def on_train_end(self) -> None:
+        self.sync_buffers()
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from PIL import Image
 from torch import Tensor
 
+from gans.callbacks.periodic import EveryIterations
 from gans.callbacks.samples import log_image
 from gans.metrics.coverage import mode_coverage
 
@@ -42,7 +43,7 @@ def scatter_plot(samples: Tensor, modes: Tensor, std: float, title: str = "") ->
     return Image.open(buffer).convert("RGB")
 
 
-class MixtureCoverage(L.Callback):
+class MixtureCoverage(EveryIterations):
     """Every ``every`` generator iterations and at the end of training, draw ``num_samples``
     points from G (its EMA when enabled; eval mode; the same noise each time), score them with
     PacGAN's protocol (:func:`gans.metrics.coverage.mode_coverage`), log
@@ -62,13 +63,12 @@ class MixtureCoverage(L.Callback):
     ) -> None:
         self.modes = modes
         self.std = float(std)
-        self.every = int(every)
+        super().__init__(every)
         self.dirpath = Path(dirpath)
         self.num_samples = int(num_samples)
         self.within = float(within)
         self.seed = int(seed)
         self.history: list[tuple[int, dict[str, float]]] = []
-        self._last_step = -1
 
     @torch.no_grad()
     def samples(self, pl_module: Any) -> Tensor:
@@ -84,7 +84,6 @@ class MixtureCoverage(L.Callback):
 
     def run(self, trainer: L.Trainer, pl_module: Any) -> dict[str, float]:
         step = trainer.global_step
-        self._last_step = step
         points = self.samples(pl_module)
         results = mode_coverage(points, self.modes, self.std, self.within)
         if not torch.isfinite(points).all():
@@ -109,12 +108,3 @@ class MixtureCoverage(L.Callback):
         for logger in trainer.loggers:
             logger.log_metrics(logged, step=step)
             log_image(logger, "scatter", grid, step)
-
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
-        step = trainer.global_step
-        if self.every >= 1 and step % self.every == 0 and step != self._last_step:
-            self.run(trainer, pl_module)
-
-    def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
-        if trainer.global_step != self._last_step:
-            self.run(trainer, pl_module)

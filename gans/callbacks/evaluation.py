@@ -7,10 +7,11 @@ from typing import Any
 import lightning as L
 import torch
 
+from gans.callbacks.periodic import EveryIterations
 from gans.metrics.evaluator import Evaluator
 
 
-class Evaluation(L.Callback):
+class Evaluation(EveryIterations):
     """Every ``every`` iterations and at the end of training, score the generator (its EMA when
     enabled) with ``evaluator`` and log each value as ``<metric>/<protocol tag>``.
 
@@ -20,10 +21,9 @@ class Evaluation(L.Callback):
     """
 
     def __init__(self, evaluator: Evaluator, every: int) -> None:
+        super().__init__(every)
         self.evaluator = evaluator
-        self.every = int(every)
         self.history: list[tuple[int, dict[str, float]]] = []
-        self._last_step = -1
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: Any) -> None:
         self.evaluator.prepare(pl_module.device, (trainer.global_rank, trainer.world_size))
@@ -33,8 +33,8 @@ class Evaluation(L.Callback):
 
     def run(self, trainer: L.Trainer, pl_module: Any) -> dict[str, float]:
         step = trainer.global_step
-        self._last_step = step
         gather = pl_module.all_gather if trainer.world_size > 1 else None
+        pl_module.sync_buffers()
         results = self.evaluator.evaluate(
             pl_module.sampling_generator,
             pl_module.prior,
@@ -51,14 +51,8 @@ class Evaluation(L.Callback):
         return results
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
-        step = trainer.global_step
-        if self.every < 1 or step % self.every or step == self._last_step:
-            return
-        results = self.run(trainer, pl_module)
-        if "fid" in results:
+        evaluated = self._last_step
+        super().on_train_batch_end(trainer, pl_module, *args)
+        if self._last_step != evaluated and "fid" in self.history[-1][1]:
             key = self.protocol(pl_module).key("fid")
-            pl_module.log(key, torch.tensor(results["fid"]), logger=False)
-
-    def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
-        if self.every >= 1 and trainer.global_step != self._last_step:
-            self.run(trainer, pl_module)
+            pl_module.log(key, torch.tensor(self.history[-1][1]["fid"]), logger=False)

@@ -8,10 +8,11 @@ import lightning as L
 import torch
 from torch import nn
 
+from gans.callbacks.periodic import EveryIterations
 from gans.metrics.stacked import digit_triples, mode_count
 
 
-class StackedModes(L.Callback):
+class StackedModes(EveryIterations):
     """Every ``every`` generator iterations and at the end, draw ``num_samples`` images from G
     (its EMA when enabled; eval mode; the same noise each time; shared across ranks), classify
     each channel with the MNIST ``classifier`` and log ``stacked/modes`` (distinct digit triples
@@ -27,16 +28,16 @@ class StackedModes(L.Callback):
         seed: int = 1234,
     ) -> None:
         self.classifier = classifier.eval().requires_grad_(False)
-        self.every = int(every)
+        super().__init__(every)
         self.num_samples = int(num_samples)
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.history: list[tuple[int, dict[str, float]]] = []
-        self._last_step = -1
 
     @torch.no_grad()
     def codes(self, trainer: L.Trainer, pl_module: Any) -> torch.Tensor:
         rank, world = trainer.global_rank, trainer.world_size
+        pl_module.sync_buffers()
         mine = -(-self.num_samples // world)  # equal shares, so all_gather needs no padding
         rng = torch.Generator().manual_seed(self.seed + rank)
         generator = pl_module.sampling_generator
@@ -58,18 +59,8 @@ class StackedModes(L.Callback):
 
     def run(self, trainer: L.Trainer, pl_module: Any) -> dict[str, float]:
         step = trainer.global_step
-        self._last_step = step
         results = mode_count(self.codes(trainer, pl_module))
         for logger in trainer.loggers:
             logger.log_metrics({f"stacked/{k}": v for k, v in results.items()}, step=step)
         self.history.append((step, results))
         return results
-
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
-        step = trainer.global_step
-        if self.every >= 1 and step % self.every == 0 and step != self._last_step:
-            self.run(trainer, pl_module)
-
-    def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
-        if trainer.global_step != self._last_step:
-            self.run(trainer, pl_module)

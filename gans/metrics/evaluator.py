@@ -123,7 +123,6 @@ class Evaluator:
         ).to(device)
         self.suite.set_reference(real.to(device), shard)
 
-    @torch.no_grad()
     def evaluate(
         self,
         generator: nn.Module,
@@ -133,12 +132,28 @@ class Evaluator:
         shard: tuple[int, int] = (0, 1),
         gather: Callable[[Tensor], Tensor] | None = None,
     ) -> dict[str, float]:
-        """Generate this rank's share of ``num_samples`` (fixed noise: the same z every call) in
-        eval mode, map G's [-1, 1] output to [0, 1] with clamping, and score it."""
+        """Generate this rank's share of ``num_samples`` and score all ranks' samples (the
+        metric states sync inside ``compute``; ``gather`` collects the features for PRDC)."""
         if self.suite is None:
             self.prepare(device, shard)
         assert self.suite is not None
         self.suite.reset()
+        self.add_samples(generator, prior, num_classes, device, shard)
+        return self.suite.compute(gather)
+
+    @torch.no_grad()
+    def add_samples(
+        self,
+        generator: nn.Module,
+        prior: Any,
+        num_classes: int,
+        device: Any,
+        shard: tuple[int, int] = (0, 1),
+    ) -> None:
+        """Rank ``shard[0]``'s share of ``num_samples`` (every ``world``-th; fixed noise from
+        ``seed + rank``: the same z every call) in eval mode, G's [-1, 1] output mapped to [0, 1]
+        with clamping, fed to the metric states."""
+        assert self.suite is not None
         rank, world = shard
         mine = len(range(rank, self.num_samples, world))
         rng = torch.Generator().manual_seed(self.seed + rank)
@@ -157,7 +172,6 @@ class Evaluator:
                 self.suite.update(*self.features(images))
         finally:
             generator.train(was_training)
-        return self.suite.compute(gather)
 
 
 def build_evaluator(cfg: DictConfig, datamodule: Any, num_samples: int | None = None) -> Evaluator:
