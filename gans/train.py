@@ -31,6 +31,7 @@ from gans import restore, resume
 from gans.callbacks.checkpoint import IterationCheckpoint
 from gans.callbacks.coverage import MixtureCoverage
 from gans.callbacks.evaluation import Evaluation
+from gans.callbacks.health import TrainingHealth
 from gans.callbacks.stacked import StackedModes
 from gans.checkpoint_io import AtomicCheckpointIO
 from gans.data.stacked_mnist import StackedMNISTDataModule
@@ -230,6 +231,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
             callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
         evaluation = _evaluation(cfg, datamodule)
         callbacks += evaluation
+        health = _health(cfg)
+        callbacks += health
         callbacks += list(extra_callbacks or [])
         loggers: list[Logger] = _loggers(cfg, resumed.get("wandb_run_id"))
     except InstantiationException as exc:
@@ -272,6 +275,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         "loss/d": float(model._stats["loss/d"]) if "loss/d" in model._stats else float("nan"),
         "loggers": where,
     }
+    if health:
+        summary["health"] = health[0].warnings
     if evaluation and evaluation[0].history:
         summary["metrics"] = evaluation[0].history[-1][1]
         if isinstance(evaluation[0], Evaluation):
@@ -287,6 +292,13 @@ def _write_summary(summary: dict[str, Any]) -> None:
     path = Path(summary["run_dir"]) / "summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({k: v for k, v in summary.items() if k != "loggers"}, indent=1))
+
+
+def _health(cfg: DictConfig) -> list[TrainingHealth]:
+    settings = dict(cfg.get("health") or {})
+    if not settings.pop("enabled", False):
+        return []
+    return [TrainingHealth(**settings)]
 
 
 def _evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Callback]:

@@ -1,0 +1,191 @@
+"""Training-health warnings from the notes' heuristics, logged and sent as W&B alerts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import WandbLogger
+from torch import Tensor
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    "discriminator_wins": (
+        "the discriminator loss is about 0 ({d:.3f} < {d_floor}) while the generator loss is "
+        "{g:.2f} > {g_rise}: the notes' failure mode (D wins, G stops learning). Lower the "
+        "discriminator's learning rate, add a regularizer (R1, gradient penalty, instance noise) "
+        "or use a non-saturating / Wasserstein objective"
+    ),
+    "vanishing_gradients": (
+        "D(x) = {dx:.3f} and D(G(z)) = {dgz:.3f}: the discriminator separates real from fake "
+        "completely, so the generator's gradients vanish (the notes' convergence failure)"
+    ),
+    "mode_collapse": (
+        "the fixed-noise samples' mean pairwise distance is {ratio:.3f} of the real data's "
+        "(< {ratio_floor}): the generator's samples have collapsed to few modes"
+    ),
+}
+
+
+def mean_pairwise_distance(x: Tensor) -> float:
+    """Mean L2 distance between the distinct pairs of rows of ``x`` (flattened)."""
+    flat = x.flatten(1).float()
+    n = flat.shape[0]
+    return float(torch.cdist(flat, flat).sum() / (n * (n - 1)))
+
+
+class TrainingHealth(L.Callback):
+    """Every ``every`` generator iterations, check the three failure signs of the notes (lectures
+    on GANs: "Monitoring the losses", "Convergence failures", "Mode collapse"):
+
+    * ``discriminator_wins``: D loss below ``d_loss_floor`` while G loss is above ``g_loss_rise``
+      (BCE objectives; the notes: failure = "D loss close to zero and G loss > 2");
+    * ``vanishing_gradients``: D(x) > ``separation`` and D(G(z)) < 1 - ``separation`` (BCE
+      objectives: d(x) = 1 for all x, d(g(z)) = 0 for all z);
+
+    (losses and D outputs averaged over the batches since the previous check: single batches
+    of a healthy run dip close to these limits);
+    * ``mode_collapse``: mean pairwise distance of G's samples on fixed noise below
+      ``diversity_ratio`` times that of real batches.
+
+    A sign present in ``patience`` consecutive checks is a warning: logged, sent as a W&B alert,
+    counted as ``health/<sign>`` in the loggers, and (``stop=True``) ends training early. It is
+    raised again only after the sign has cleared.
+    """
+
+    def __init__(
+        self,
+        every: int = 50,
+        patience: int = 4,
+        d_loss_floor: float = 0.01,
+        g_loss_rise: float = 2.0,
+        separation: float = 0.995,
+        diversity_ratio: float = 0.1,
+        num_samples: int = 64,
+        stop: bool = False,
+        seed: int = 0,
+    ) -> None:
+        self.every = int(every)
+        self.patience = int(patience)
+        self.d_loss_floor = float(d_loss_floor)
+        self.g_loss_rise = float(g_loss_rise)
+        self.separation = float(separation)
+        self.diversity_ratio = float(diversity_ratio)
+        self.num_samples = int(num_samples)
+        self.stop = bool(stop)
+        self.seed = int(seed)
+        self.streaks = dict.fromkeys(MESSAGES, 0)
+        self.warnings: list[dict[str, Any]] = []
+        self.real_diversity: list[float] = []
+        self.ratios: list[tuple[int, float]] = []  # (iteration, sample diversity / real's)
+        self._last_step = -1
+        self._noise: Tensor | None = None
+        self._window: Tensor | None = None
+        self._count = 0
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if len(self.real_diversity) < 8:  # the real data's spread, from the first batches
+            x = batch[0][: self.num_samples]
+            if x.shape[0] > 1:
+                self.real_diversity.append(mean_pairwise_distance(x))
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
+        self.accumulate(pl_module._stats)
+        step = trainer.global_step
+        if self.every < 1 or step == 0 or step % self.every or step == self._last_step:
+            return
+        self._last_step = step
+        signs = self.check(pl_module)
+        if self.ratios and trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.log_metrics({"health/diversity_ratio": self.ratios[-1][1]}, step=step)
+        for sign in MESSAGES:
+            present = sign in signs
+            self.streaks[sign] = self.streaks[sign] + 1 if present else 0
+            if present and self.streaks[sign] == self.patience:
+                self.warn(trainer, sign, MESSAGES[sign].format(**signs[sign]), step)
+        warned = any(self.streaks[s] >= self.patience for s in MESSAGES)
+        if self.stop and trainer.strategy.reduce_boolean_decision(warned, all=False):
+            trainer.should_stop = True
+
+    @torch.no_grad()
+    def accumulate(self, stats: dict[str, Tensor]) -> None:
+        """Add this batch's losses and mean D outputs to the window's sums (on the device: no
+        host sync until the check)."""
+        if "loss/g" not in stats:
+            return
+        values = torch.stack(
+            [
+                stats["loss/d"].float(),
+                stats["loss/g"].float(),
+                torch.sigmoid(stats["D(x)"].float()).mean(),
+                torch.sigmoid(stats["D(G(z))"].float()).mean(),
+            ]
+        )
+        self._window = values if self._window is None else self._window + values
+        self._count += 1
+
+    @torch.no_grad()
+    def check(self, pl_module: Any) -> dict[str, dict[str, float]]:
+        """The signs present now, each with the numbers its message quotes: the loss signs from
+        the means over the batches since the last check, diversity from the current G."""
+        signs: dict[str, dict[str, float]] = {}
+        window, count = self._window, self._count
+        self._window, self._count = None, 0
+        if pl_module.objective.probabilistic and window is not None:
+            d, g, dx, dgz = (window / count).tolist()
+            if d < self.d_loss_floor and g > self.g_loss_rise:
+                signs["discriminator_wins"] = {
+                    "d": d,
+                    "g": g,
+                    "d_floor": self.d_loss_floor,
+                    "g_rise": self.g_loss_rise,
+                }
+            if dx > self.separation and dgz < 1 - self.separation:
+                signs["vanishing_gradients"] = {"dx": dx, "dgz": dgz}
+        if self.real_diversity:
+            ratio = self.diversity(pl_module) / (
+                sum(self.real_diversity) / len(self.real_diversity)
+            )
+            self.ratios.append((pl_module.iteration, ratio))
+            if ratio < self.diversity_ratio:
+                signs["mode_collapse"] = {"ratio": ratio, "ratio_floor": self.diversity_ratio}
+        return signs
+
+    def diversity(self, pl_module: Any) -> float:
+        """Mean pairwise distance of G's samples (its EMA when enabled; eval mode; fixed noise)."""
+        if self._noise is None:
+            gen = torch.Generator().manual_seed(self.seed)
+            self._noise = pl_module.prior.sample(self.num_samples, "cpu", generator=gen)
+        generator = pl_module.sampling_generator
+        y = None
+        if pl_module.conditional:
+            classes = int(pl_module.config.get("model", {}).get("num_classes", 1))
+            y = (torch.arange(self.num_samples) % classes).to(pl_module.device)
+        was_training = generator.training
+        generator.eval()
+        try:
+            samples = generator(self._noise.to(pl_module.device), y)
+        finally:
+            generator.train(was_training)
+        return mean_pairwise_distance(samples)
+
+    def warn(self, trainer: L.Trainer, sign: str, message: str, step: int) -> None:
+        text = f"iteration {step}: {message}"
+        self.warnings.append({"iteration": step, "sign": sign, "message": message})
+        if not trainer.is_global_zero:
+            return
+        log.warning("training health: %s", text)
+        for logger in trainer.loggers:
+            logger.log_metrics({f"health/{sign}": 1.0}, step=step)
+            if isinstance(logger, WandbLogger):
+                import wandb
+
+                logger.experiment.alert(
+                    title=f"gans: {sign.replace('_', ' ')}", text=text, level=wandb.AlertLevel.WARN
+                )
