@@ -29,6 +29,12 @@ def validate(cfg: DictConfig) -> None:
     _positive_int(cfg, "model.n_gen")
     _positive_int(cfg, "model.latent.dim")
     _positive_int(cfg, "data.batch_size")
+    if OmegaConf.select(cfg, "check_finite_every") is not None:
+        _positive_int(cfg, "check_finite_every", allow_zero=True)
+    if OmegaConf.select(cfg, "health.enabled"):
+        _positive_int(cfg, "health.every")
+        _positive_int(cfg, "health.patience")
+        _positive_int(cfg, "health.num_samples")
     if OmegaConf.select(cfg, "model.pack") is not None:
         _positive_int(cfg, "model.pack")
         pack, batch = cfg.model.pack, cfg.data.batch_size

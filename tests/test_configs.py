@@ -83,6 +83,11 @@ def test_unknown_option_lists_the_available_ones():
         ("model.n_gen=-2", "model.n_gen=-2"),
         ("iterations=0", "iterations=0"),
         ("model.latent.prior=cauchy", "model.latent.prior=cauchy"),
+        ("model.pack=0", "model.pack=0"),
+        ("model.pack=3", "model.pack=3 needs data.batch_size divisible by it, got 16"),
+        ("check_finite_every=-1", "check_finite_every=-1"),
+        ("health.every=0", "health.every=0"),
+        ("health.patience=1.5", "health.patience=1.5"),
     ],
 )
 def test_bad_values_stop_before_training_naming_the_key(tiny_config, override, key, tmp_path):

@@ -8,6 +8,7 @@ import lightning as L
 import torch
 
 from gans.callbacks.periodic import EveryIterations
+from gans.errors import ConfigError
 from gans.metrics.evaluator import Evaluator
 
 
@@ -26,6 +27,11 @@ class Evaluation(EveryIterations):
         self.history: list[tuple[int, dict[str, float]]] = []
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+        if self.evaluator.num_samples % trainer.world_size:
+            raise ConfigError(
+                f"metrics.num_samples={self.evaluator.num_samples} must be divisible by the "
+                f"number of processes ({trainer.world_size}), so every rank generates a share"
+            )
         self.evaluator.prepare(pl_module.device, (trainer.global_rank, trainer.world_size))
 
     def protocol(self, pl_module: Any):  # noqa: ANN201
