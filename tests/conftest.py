@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,18 @@ def tiny_config(tmp_path: Path):
         return compose_config([*base, f"paths.run_dir={out}", *overrides])
 
     return make
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_train(*overrides: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``python -m gans.train <overrides>`` in a fresh process (W&B offline, one thread)."""
+    return subprocess.run(
+        [sys.executable, "-m", "gans.train", *overrides],
+        cwd=ROOT,
+        env={**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

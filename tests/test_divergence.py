@@ -3,9 +3,6 @@ model is ever written over a good checkpoint."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,9 +10,8 @@ import torch
 
 from gans.errors import TrainingDiverged
 from gans.train import train
-from tests.conftest import compose_config
+from tests.conftest import compose_config, run_train
 
-ROOT = Path(__file__).resolve().parents[1]
 # A critic with a learning rate of 1e8 (and nothing bounding it) overflows at iteration 8.
 EXPLODING = [
     "model=gan2d",
@@ -57,14 +53,7 @@ def test_divergence_stops_naming_iteration_and_player(tmp_path, every):
 
 
 def test_the_command_prints_one_line_and_exits_3(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "gans.train", *EXPLODING, f"hydra.run.dir={tmp_path}"],
-        cwd=ROOT,
-        env={**os.environ, "WANDB_MODE": "offline"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_train(*EXPLODING, f"hydra.run.dir={tmp_path}")
     assert result.returncode == 3
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "at iteration 8" in errors[0]

@@ -9,15 +9,13 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 import torch
 
 from gans.train import train
-from tests.conftest import TINY, compose_config
+from tests.conftest import ROOT, TINY, compose_config, run_train
 
-ROOT = Path(__file__).resolve().parents[1]
 RING = [
     "model=gan2d",
     "data=ring",
@@ -61,23 +59,13 @@ def test_interrupted_and_resumed_equals_uninterrupted_bit_for_bit(tmp_path, base
     assert_same_state(a, b)
 
 
-def run_cli(*overrides: str, timeout: int = 240) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "gans.train", *overrides],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 def test_ckpt_path_last_continues_the_latest_run_in_its_directory_and_wandb_run(tmp_path):
     base = [*RING, "logger=wandb", "checkpoint_every=2"]
-    first = run_cli(*base, "iterations=2", f"hydra.run.dir={tmp_path}/runs/one")
+    first = run_train(*base, "iterations=2", f"hydra.run.dir={tmp_path}/runs/one")
     assert first.returncode == 0, first.stderr[-2000:]
-    second = run_cli(*base, "iterations=4", "ckpt_path=last", f"hydra.run.dir={tmp_path}/runs/two")
+    second = run_train(
+        *base, "iterations=4", "ckpt_path=last", f"hydra.run.dir={tmp_path}/runs/two"
+    )
     assert second.returncode == 0, second.stderr[-2000:]
     run = tmp_path / "runs" / "one"
     names = sorted(p.name for p in (run / "checkpoints").glob("iter_*.ckpt"))
@@ -92,7 +80,7 @@ def test_ckpt_path_last_continues_the_latest_run_in_its_directory_and_wandb_run(
 
 
 def test_ckpt_path_last_without_a_previous_run_says_so(tmp_path):
-    result = run_cli(*RING, "ckpt_path=last", f"hydra.run.dir={tmp_path}/runs/one")
+    result = run_train(*RING, "ckpt_path=last", f"hydra.run.dir={tmp_path}/runs/one")
     assert result.returncode == 2
     assert "ckpt_path=last: no */checkpoints/last.ckpt under" in result.stderr
 

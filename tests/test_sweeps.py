@@ -4,10 +4,6 @@ metric, and multirun + re-launching DDP refused."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -15,8 +11,8 @@ from omegaconf import OmegaConf
 
 from gans.errors import ConfigError
 from gans.train import objective
+from tests.conftest import run_train
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY_RING = [
     "model=gan2d",
     "data=ring",
@@ -32,20 +28,9 @@ TINY_RING = [
 ]
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "gans.train", *args],
-        cwd=ROOT,
-        env={**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 def test_multirun_makes_one_wandb_run_per_job_grouped_by_the_sweep(tmp_path):
     sweep = tmp_path / "multirun" / "gan2d-ring" / "2026-01-01_00-00-00"
-    result = run_cli(
+    result = run_train(
         "-m", *TINY_RING, "loss=nonsaturating,hinge", "seed=1,2", f"hydra.sweep.dir={sweep}"
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -64,7 +49,7 @@ def test_multirun_makes_one_wandb_run_per_job_grouped_by_the_sweep(tmp_path):
 
 
 def test_optuna_search_minimizes_the_returned_metric(tmp_path):
-    result = run_cli(
+    result = run_train(
         "hparams_search=optuna",
         "hydra.sweeper.n_trials=3",
         *TINY_RING,
@@ -82,7 +67,9 @@ def test_optuna_search_minimizes_the_returned_metric(tmp_path):
 
 
 def test_multirun_with_relaunching_ddp_is_refused_before_training(tmp_path):
-    result = run_cli("-m", *TINY_RING, "trainer=ddp_cpu", "seed=1,2", f"hydra.sweep.dir={tmp_path}")
+    result = run_train(
+        "-m", *TINY_RING, "trainer=ddp_cpu", "seed=1,2", f"hydra.sweep.dir={tmp_path}"
+    )
     assert result.returncode == 2
     assert (
         "trainer.strategy=ddp_find_unused_parameters_true cannot run inside a Hydra multirun"
