@@ -17,9 +17,7 @@ from typing import Any
 import hydra
 import lightning as L
 import torch
-from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
-from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.loggers import Logger, WandbLogger
@@ -27,19 +25,14 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 from torch import nn
 
-from gans import restore, resume
-from gans.callbacks.checkpoint import IterationCheckpoint
-from gans.callbacks.coverage import MixtureCoverage
+from gans import restore, resume, sweeps
+from gans.callbacks import monitors
 from gans.callbacks.evaluation import Evaluation
-from gans.callbacks.health import TrainingHealth
-from gans.callbacks.stacked import StackedModes
 from gans.checkpoint_io import AtomicCheckpointIO
-from gans.data.stacked_mnist import StackedMNISTDataModule
 from gans.ema import GeneratorEMA
 from gans.errors import ConfigError, TrainingDiverged, reports_config_errors
 from gans.game import GAN
 from gans.loggers import choose_wandb_mode, describe
-from gans.metrics.evaluator import build_evaluator, load_or_train_classifier
 from gans.prior import LatentPrior
 from gans.validate import check_data, check_model_fits, check_required, validate
 
@@ -127,39 +120,6 @@ def _unresolvable(cfg: DictConfig, prefix: str = "") -> str:
     return ""
 
 
-# Strategies whose launcher re-runs the command line in child processes (Lightning #11300).
-RELAUNCHING = ("ddp", "ddp_find_unused_parameters_true", "ddp_find_unused_parameters_false")
-
-
-def _check_sweepable(cfg: DictConfig) -> None:
-    """Refuse a multirun whose trainer would re-launch the command (and so the whole sweep) in
-    every child process."""
-    strategy = str(cfg.trainer.get("strategy", "auto"))
-    devices = cfg.trainer.get("devices", 1)
-    if strategy in RELAUNCHING and devices not in (1, [0], "1"):
-        raise ConfigError(
-            f"trainer.strategy={strategy} cannot run inside a Hydra multirun: Lightning starts "
-            "the other processes by re-running this command, -m and all, so each would run the "
-            "whole sweep again (Lightning #11300). Use "
-            "trainer.strategy=ddp_spawn_find_unused_parameters_true for sweeps, or launch each "
-            "job as its own command"
-        )
-
-
-def _group_sweep_runs(cfg: DictConfig) -> None:
-    """In a multirun, each job is its own W&B run named by its overrides, grouped by sweep."""
-    hydra_cfg = HydraConfig.get()
-    sweep = Path(hydra_cfg.sweep.dir)
-    for node in (cfg.logger or {}).values():
-        if isinstance(node, DictConfig) and str(node.get("_target_", "")).endswith("WandbLogger"):
-            if node.get("group") is None:
-                node.group = f"{sweep.parent.name}-{sweep.name}"
-            overrides = hydra_cfg.job.override_dirname
-            node.name = (
-                f"{cfg.name}[{overrides}]" if overrides else f"{cfg.name}#{hydra_cfg.job.num}"
-            )
-
-
 def _loggers(cfg: DictConfig, wandb_run_id: str | None) -> list[Logger]:
     """The configured loggers; a resumed run's W&B logger continues the checkpoint's W&B run."""
     loggers = []
@@ -213,9 +173,9 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
             f"data={cfg.data.get('name')} do not fit together?)"
         ) from None
     validate(cfg)
-    if _multirun():
-        _check_sweepable(cfg)
-        _group_sweep_runs(cfg)
+    if sweeps.multirun():
+        sweeps.check_sweepable(cfg)
+        sweeps.group_runs(cfg)
     if resumed:
         _announce_resume(resumed, cfg)
     if cfg.logger and any("Wandb" in str(c.get("_target_", "")) for c in cfg.logger.values()):
@@ -229,9 +189,9 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         callbacks = _instantiate_all(cfg.callbacks)
         if not cfg.trainer.get("enable_progress_bar", True):
             callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
-        evaluation = _evaluation(cfg, datamodule)
+        evaluation = monitors.evaluation(cfg, datamodule)
         callbacks += evaluation
-        health = _health(cfg)
+        health = monitors.health(cfg)
         callbacks += health
         callbacks += list(extra_callbacks or [])
         loggers: list[Logger] = _loggers(cfg, resumed.get("wandb_run_id"))
@@ -294,67 +254,6 @@ def _write_summary(summary: dict[str, Any]) -> None:
     path.write_text(json.dumps({k: v for k, v in summary.items() if k != "loggers"}, indent=1))
 
 
-def _health(cfg: DictConfig) -> list[TrainingHealth]:
-    settings = dict(cfg.get("health") or {})
-    if not settings.pop("enabled", False):
-        return []
-    return [TrainingHealth(**settings)]
-
-
-def _evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Callback]:
-    """The metrics callback (and best-FID checkpoint) ``cfg.metrics`` asks for; builds the feature
-    network now, so a missing one fails before training."""
-    metrics = cfg.get("metrics") or {}
-    every = int(metrics.get("every", 0) or 0)
-    if every < 1:
-        return []
-    if isinstance(getattr(datamodule, "modes", None), torch.Tensor):  # a 2-D mixture
-        coverage = metrics.get("coverage") or {}
-        return [
-            MixtureCoverage(
-                datamodule.modes,
-                datamodule.std,
-                every,
-                cfg.paths.samples,
-                num_samples=int(coverage.get("num_samples", 2500)),
-                within=float(coverage.get("within", 3.0)),
-            )
-        ]
-    if isinstance(datamodule, StackedMNISTDataModule):
-        digits = datamodule.digits()
-        digits.prepare_data()
-        classifier, _, _ = load_or_train_classifier(digits, metrics)
-        stacked = metrics.get("stacked") or {}
-        return [
-            StackedModes(
-                classifier,
-                every,
-                num_samples=int(stacked.get("num_samples", 26_000)),
-                batch_size=int(metrics.get("batch_size", 500)),
-            )
-        ]
-    if len(datamodule.sample_shape) != 3:  # image metrics need images
-        return []
-    evaluation = Evaluation(build_evaluator(cfg, datamodule), every)
-    callbacks: list[L.Callback] = [evaluation]
-    if metrics.get("best_checkpoint", True) and "fid" in metrics.get("compute", []):
-        key = evaluation.evaluator.protocol(cfg.ema.enabled).key("fid")
-        callbacks.append(
-            IterationCheckpoint(
-                dirpath=cfg.paths.checkpoints,
-                filename="best-fid",
-                monitor=key,
-                mode="min",
-                save_top_k=1,
-                every_n_train_steps=every,
-                save_last=False,
-                auto_insert_metric_name=False,
-                enable_version_counter=False,
-            )
-        )
-    return callbacks
-
-
 def _report(summary: dict[str, Any]) -> None:
     grids = sorted(Path(summary["samples"]).glob("iter_*.png"))
     samples = f"sample grids:  {summary['samples']}" + (
@@ -375,41 +274,17 @@ def _report(summary: dict[str, Any]) -> None:
     print("\n".join(lines), flush=True)
 
 
-def objective(summary: dict[str, Any], cfg: DictConfig) -> float:
-    """The value a sweeper minimizes: the final ``metrics.optimize`` when metrics ran (``auto``:
-    FID for images, reverse KL of the mode histogram for 2-D mixtures, the KL to uniform for
-    stacked MNIST), else the final generator loss."""
-    scores = summary.get("metrics")
-    if not scores:
-        return float(summary["loss/g"])
-    key = (cfg.get("metrics") or {}).get("optimize", "auto")
-    if key == "auto":
-        key = next((k for k in AUTO_OBJECTIVES if k in scores), "fid")
-    if key not in scores:
-        raise ConfigError(
-            f"metrics.optimize={key} is not one of this run's metrics ({', '.join(scores)})"
-        )
-    return float(scores[key])
-
-
-AUTO_OBJECTIVES = ("fid", "reverse_kl", "kl")
-
-
-def _multirun() -> bool:
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-
-
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 @reports_config_errors
 def main(cfg: DictConfig) -> float:
     try:
         summary = train(cfg)
     except TrainingDiverged as exc:
-        if not _multirun():
+        if not sweeps.multirun():
             raise
         log.error("%s", exc)  # one diverged job does not end the sweep; it scores NaN
         return float("nan")
-    return objective(summary, cfg)
+    return sweeps.objective(summary, cfg)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from gans.errors import ConfigError
-from gans.train import objective
+from gans.sweeps import objective
 from tests.conftest import run_train
 
 TINY_RING = [

@@ -1,0 +1,77 @@
+"""The metric and health callbacks a run's config asks for."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from omegaconf import DictConfig
+
+from gans.callbacks.checkpoint import IterationCheckpoint
+from gans.callbacks.coverage import MixtureCoverage
+from gans.callbacks.evaluation import Evaluation
+from gans.callbacks.health import TrainingHealth
+from gans.callbacks.stacked import StackedModes
+from gans.data.stacked_mnist import StackedMNISTDataModule
+from gans.metrics.evaluator import build_evaluator, load_or_train_classifier
+
+
+def health(cfg: DictConfig) -> list[TrainingHealth]:
+    """The training-health monitor, unless ``health.enabled=false``."""
+    settings = dict(cfg.get("health") or {})
+    if not settings.pop("enabled", False):
+        return []
+    return [TrainingHealth(**settings)]
+
+
+def evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Callback]:
+    """The metrics callback (and best-FID checkpoint) ``cfg.metrics`` asks for; builds the feature
+    network now, so a missing one fails before training."""
+    metrics = cfg.get("metrics") or {}
+    every = int(metrics.get("every", 0) or 0)
+    if every < 1:
+        return []
+    if isinstance(getattr(datamodule, "modes", None), torch.Tensor):  # a 2-D mixture
+        coverage = metrics.get("coverage") or {}
+        return [
+            MixtureCoverage(
+                datamodule.modes,
+                datamodule.std,
+                every,
+                cfg.paths.samples,
+                num_samples=int(coverage.get("num_samples", 2500)),
+                within=float(coverage.get("within", 3.0)),
+            )
+        ]
+    if isinstance(datamodule, StackedMNISTDataModule):
+        digits = datamodule.digits()
+        digits.prepare_data()
+        classifier, _, _ = load_or_train_classifier(digits, metrics)
+        stacked = metrics.get("stacked") or {}
+        return [
+            StackedModes(
+                classifier,
+                every,
+                num_samples=int(stacked.get("num_samples", 26_000)),
+                batch_size=int(metrics.get("batch_size", 500)),
+            )
+        ]
+    if len(datamodule.sample_shape) != 3:  # image metrics need images
+        return []
+    evaluation = Evaluation(build_evaluator(cfg, datamodule), every)
+    callbacks: list[L.Callback] = [evaluation]
+    if metrics.get("best_checkpoint", True) and "fid" in metrics.get("compute", []):
+        key = evaluation.evaluator.protocol(cfg.ema.enabled).key("fid")
+        callbacks.append(
+            IterationCheckpoint(
+                dirpath=cfg.paths.checkpoints,
+                filename="best-fid",
+                monitor=key,
+                mode="min",
+                save_top_k=1,
+                every_n_train_steps=every,
+                save_last=False,
+                auto_insert_metric_name=False,
+                enable_version_counter=False,
+            )
+        )
+    return callbacks
