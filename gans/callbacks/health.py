@@ -148,10 +148,9 @@ class TrainingHealth(L.Callback):
                 }
             if dx > self.separation and dgz < 1 - self.separation:
                 signs["vanishing_gradients"] = {"dx": dx, "dgz": dgz}
-        if self.real_diversity:
-            ratio = self.diversity(pl_module) / (
-                sum(self.real_diversity) / len(self.real_diversity)
-            )
+        real = sum(self.real_diversity) / max(len(self.real_diversity), 1)
+        if real > 1e-12:  # data that is one point (Dirac-GAN) has no diversity to lose
+            ratio = self.diversity(pl_module) / real
             self.ratios.append((pl_module.iteration, ratio))
             if ratio < self.diversity_ratio:
                 signs["mode_collapse"] = {"ratio": ratio, "ratio_floor": self.diversity_ratio}
