@@ -6,7 +6,8 @@
 Each (variant, data) pair is one Hydra multirun, ``python -m gans.train -m ... seed=0,...,9``,
 under ``experiments/mode_collapse/runs/<variant>-<data>/<job>``; ``--jobs`` of them run at once,
 one CPU thread each. Pairs whose jobs all wrote ``summary.json`` are skipped. Then ``collect.py``
-writes ``results.json``, the README table and ``coverage.png``.
+writes ``results.json``, the README table and ``coverage.png``, and ``stacked.py`` the
+stacked-MNIST table (``--no-stacked`` skips it).
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=None, help="default: variants.yaml's")
     parser.add_argument("--only", nargs="*", default=None, help="variant names to run")
     parser.add_argument("--runs", type=Path, default=HERE / "runs")
+    parser.add_argument(
+        "--no-stacked", action="store_true", help="skip the stacked-MNIST runs (stacked.py)"
+    )
     args = parser.parse_args()
     spec = yaml.safe_load((HERE / "variants.yaml").read_text())
     seeds = args.seeds or int(spec["seeds"])
@@ -79,6 +83,9 @@ def main() -> int:
     failed = [name for name, code, _ in results if code]
     collect = [sys.executable, str(HERE / "collect.py"), "--runs", str(args.runs)]
     code = subprocess.call(collect, cwd=ROOT)
+    if not args.no_stacked and not args.only:
+        stacked = [sys.executable, str(HERE / "stacked.py"), "--runs", str(args.runs)]
+        code = code or subprocess.call(stacked, cwd=ROOT)
     if failed:
         print(f"failed: {', '.join(failed)} (see runs/<name>/multirun.log)", file=sys.stderr)
     return 1 if failed else code
