@@ -53,7 +53,8 @@ def prepare(cfg: DictConfig) -> dict[str, Any]:
     except Exception:  # noqa: BLE001  (no Hydra run to interpolate from, e.g. compose API)
         current = None
     path = find_checkpoint(str(cfg.ckpt_path), current)
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    # memory-mapped: only the few entries read here come off the disk; Lightning loads it fully
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     state = checkpoint.get("gans", {})
     if default_dir and path.parent.name == "checkpoints":
         cfg.paths.run_dir = str(path.parent.parent)

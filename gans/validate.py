@@ -8,6 +8,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from gans.errors import ConfigError
+from gans.nets.modes import evaluating
 from gans.prior import PRIORS
 
 
@@ -99,11 +100,8 @@ def check_data(cfg: DictConfig, datamodule: Any) -> None:
 def check_model_fits(model: Any, shape: tuple[int, ...]) -> None:
     """G's output and D's input match the data's sample ``shape`` (a forward of G on 2 samples
     and of D on 2 of its inputs, i.e. 2 * ``model.pack`` samples)."""
-    generator, discriminator = model.generator, model.discriminator
-    modes = generator.training, discriminator.training
-    generator.eval()
-    discriminator.eval()
-    try:
+    generator = model.generator
+    with evaluating(generator, model.discriminator):
         z = model.prior.sample(2, "cpu", generator=torch.Generator().manual_seed(0))
         y = torch.zeros(2, dtype=torch.long) if model.conditional else None
         made = tuple(generator(z, y).shape[1:])
@@ -118,6 +116,3 @@ def check_model_fits(model: Any, shape: tuple[int, ...]) -> None:
             raise ConfigError(
                 f"model.discriminator cannot take samples of shape {tuple(shape)}: {exc}"
             ) from None
-    finally:
-        generator.train(modes[0])
-        discriminator.train(modes[1])

@@ -17,6 +17,7 @@ from torch import Tensor
 from gans.callbacks.periodic import EveryIterations
 from gans.callbacks.samples import log_image
 from gans.metrics.coverage import mode_coverage
+from gans.nets.modes import evaluating
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402  (after choosing the headless backend)
@@ -68,19 +69,14 @@ class MixtureCoverage(EveryIterations):
         self.num_samples = int(num_samples)
         self.within = float(within)
         self.seed = int(seed)
-        self.history: list[tuple[int, dict[str, float]]] = []
 
     @torch.no_grad()
     def samples(self, pl_module: Any) -> Tensor:
         generator = pl_module.sampling_generator
         rng = torch.Generator().manual_seed(self.seed)
         z = pl_module.prior.sample(self.num_samples, "cpu", generator=rng).to(pl_module.device)
-        was_training = generator.training
-        generator.eval()
-        try:
+        with evaluating(generator):
             return generator(z, None).float().cpu()
-        finally:
-            generator.train(was_training)
 
     def run(self, trainer: L.Trainer, pl_module: Any) -> dict[str, float]:
         step = trainer.global_step
@@ -88,7 +84,6 @@ class MixtureCoverage(EveryIterations):
         results = mode_coverage(points, self.modes, self.std, self.within)
         if not torch.isfinite(points).all():
             results["high_quality"] = float("nan")
-        self.history.append((step, results))
         self._publish(trainer, step, points, results)
         return results
 

@@ -24,7 +24,6 @@ class Evaluation(EveryIterations):
     def __init__(self, evaluator: Evaluator, every: int) -> None:
         super().__init__(every)
         self.evaluator = evaluator
-        self.history: list[tuple[int, dict[str, float]]] = []
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: Any) -> None:
         if self.evaluator.num_samples % trainer.world_size:
@@ -53,12 +52,11 @@ class Evaluation(EveryIterations):
         logged = {protocol.key(name): value for name, value in results.items()}
         for logger in trainer.loggers:
             logger.log_metrics(logged, step=step)
-        self.history.append((step, results))
         return results
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
-        evaluated = self._last_step
+        evaluated = len(self.history)
         super().on_train_batch_end(trainer, pl_module, *args)
-        if self._last_step != evaluated and "fid" in self.history[-1][1]:
+        if len(self.history) > evaluated and "fid" in self.history[-1][1]:
             key = self.protocol(pl_module).key("fid")
             pl_module.log(key, torch.tensor(self.history[-1][1]["fid"]), logger=False)

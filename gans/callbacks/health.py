@@ -10,6 +10,10 @@ import torch
 from lightning.pytorch.loggers import WandbLogger
 from torch import Tensor
 
+from gans.callbacks.periodic import EveryIterations
+from gans.callbacks.samples import fixed_inputs
+from gans.nets.modes import evaluating
+
 log = logging.getLogger(__name__)
 
 MESSAGES = {
@@ -37,7 +41,7 @@ def mean_pairwise_distance(x: Tensor) -> float:
     return float(torch.cdist(flat, flat).sum() / (n * (n - 1)))
 
 
-class TrainingHealth(L.Callback):
+class TrainingHealth(EveryIterations):
     """Every ``every`` generator iterations, check the three failure signs of the notes (lectures
     on GANs: "Monitoring the losses", "Convergence failures", "Mode collapse"):
 
@@ -56,6 +60,8 @@ class TrainingHealth(L.Callback):
     raised again only after the sign has cleared.
     """
 
+    at_end = False  # a warning needs a streak of scheduled checks
+
     def __init__(
         self,
         every: int = 50,
@@ -68,7 +74,7 @@ class TrainingHealth(L.Callback):
         stop: bool = False,
         seed: int = 0,
     ) -> None:
-        self.every = int(every)
+        super().__init__(every)
         self.patience = int(patience)
         self.d_loss_floor = float(d_loss_floor)
         self.g_loss_rise = float(g_loss_rise)
@@ -81,8 +87,6 @@ class TrainingHealth(L.Callback):
         self.warnings: list[dict[str, Any]] = []
         self.real_diversity: list[float] = []
         self.ratios: list[tuple[int, float]] = []  # (iteration, sample diversity / real's)
-        self._last_step = -1
-        self._noise: Tensor | None = None
         self._window: Tensor | None = None
         self._count = 0
 
@@ -96,10 +100,12 @@ class TrainingHealth(L.Callback):
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
         self.accumulate(pl_module._stats)
+        super().on_train_batch_end(trainer, pl_module, *args)
+
+    def run(self, trainer: L.Trainer, pl_module: Any) -> dict[str, float]:
+        """One check: update the signs' streaks, warn at ``patience``, stop if asked; returns
+        which signs are present (1.0 each)."""
         step = trainer.global_step
-        if self.every < 1 or step == 0 or step % self.every or step == self._last_step:
-            return
-        self._last_step = step
         signs = self.check(pl_module)
         if self.ratios and trainer.is_global_zero:
             for logger in trainer.loggers:
@@ -112,6 +118,7 @@ class TrainingHealth(L.Callback):
         warned = any(self.streaks[s] >= self.patience for s in MESSAGES)
         if self.stop and trainer.strategy.reduce_boolean_decision(warned, all=False):
             trainer.should_stop = True
+        return dict.fromkeys(signs, 1.0)
 
     @torch.no_grad()
     def accumulate(self, stats: dict[str, Tensor]) -> None:
@@ -158,21 +165,10 @@ class TrainingHealth(L.Callback):
 
     def diversity(self, pl_module: Any) -> float:
         """Mean pairwise distance of G's samples (its EMA when enabled; eval mode; fixed noise)."""
-        if self._noise is None:
-            gen = torch.Generator().manual_seed(self.seed)
-            self._noise = pl_module.prior.sample(self.num_samples, "cpu", generator=gen)
+        z, y = fixed_inputs(pl_module, self.num_samples, self.seed)
         generator = pl_module.sampling_generator
-        y = None
-        if pl_module.conditional:
-            classes = int(pl_module.config.get("model", {}).get("num_classes", 1))
-            y = (torch.arange(self.num_samples) % classes).to(pl_module.device)
-        was_training = generator.training
-        generator.eval()
-        try:
-            samples = generator(self._noise.to(pl_module.device), y)
-        finally:
-            generator.train(was_training)
-        return mean_pairwise_distance(samples)
+        with evaluating(generator):
+            return mean_pairwise_distance(generator(z, y))
 
     def warn(self, trainer: L.Trainer, sign: str, message: str, step: int) -> None:
         text = f"iteration {step}: {message}"

@@ -10,11 +10,19 @@ import lightning as L
 class EveryIterations(L.Callback):
     """Calls :meth:`run` after every ``every``-th generator iteration (not at iteration 0, not
     twice for one iteration: with n_critic > 1 several batches end at the same iteration, nor
-    at the iteration a resumed run starts from) and once more at the end of training."""
+    at the iteration a resumed run starts from) and, when ``at_end``, once more at the end of
+    training. What :meth:`run` returns is kept in ``history`` as ``(iteration, results)``."""
+
+    at_end = True
 
     def __init__(self, every: int) -> None:
         self.every = int(every)
+        self.history: list[tuple[int, dict[str, float]]] = []
         self._last_step = -1
+
+    def _fire(self, trainer: L.Trainer, pl_module: Any) -> None:
+        self._last_step = trainer.global_step
+        self.history.append((trainer.global_step, self.run(trainer, pl_module)))
 
     def run(self, trainer: L.Trainer, pl_module: Any) -> dict[str, float]:
         raise NotImplementedError
@@ -25,10 +33,8 @@ class EveryIterations(L.Callback):
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
         step = trainer.global_step
         if self.every >= 1 and step > 0 and step % self.every == 0 and step != self._last_step:
-            self._last_step = step
-            self.run(trainer, pl_module)
+            self._fire(trainer, pl_module)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
-        if self.every >= 1 and trainer.global_step != self._last_step:
-            self._last_step = trainer.global_step
-            self.run(trainer, pl_module)
+        if self.at_end and self.every >= 1 and trainer.global_step != self._last_step:
+            self._fire(trainer, pl_module)

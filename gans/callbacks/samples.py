@@ -12,6 +12,8 @@ from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
+from gans.nets.modes import evaluating
+
 
 def log_image(logger: Logger, key: str, grid: Tensor, step: int) -> None:
     """Send a (C, H, W) image in [0, 1] to a logger that can show images (others keep the PNG)."""
@@ -19,6 +21,18 @@ def log_image(logger: Logger, key: str, grid: Tensor, step: int) -> None:
         logger.log_image(key=key, images=[grid], step=step)
     elif isinstance(logger, TensorBoardLogger):
         logger.experiment.add_image(key, grid, global_step=step)
+
+
+def fixed_inputs(pl_module: Any, num: int, seed: int) -> tuple[Tensor, Tensor | None]:
+    """``num`` latent vectors drawn from ``seed`` (the same every call) and, for conditional
+    models, labels cycling through the classes; on the module's device."""
+    gen = torch.Generator().manual_seed(seed)
+    z = pl_module.prior.sample(num, "cpu", generator=gen).to(pl_module.device)
+    y = None
+    if pl_module.conditional:
+        classes = int(pl_module.config.get("model", {}).get("num_classes", 10))
+        y = (torch.arange(num) % classes).to(pl_module.device)
+    return z, y
 
 
 class SampleGrid(L.Callback):
@@ -38,26 +52,13 @@ class SampleGrid(L.Callback):
         self.last_path: Path | None = None
         self._last_step = -1
 
-    def _fixed_inputs(self, pl_module: Any) -> tuple[Tensor, Tensor | None]:
-        gen = torch.Generator().manual_seed(self.seed)
-        z = pl_module.prior.sample(self.num, "cpu", generator=gen).to(pl_module.device)
-        y = None
-        if pl_module.conditional:
-            classes = int(pl_module.config.get("model", {}).get("num_classes", 10))
-            y = (torch.arange(self.num) % classes).to(pl_module.device)
-        return z, y
-
     @torch.no_grad()
     def grid(self, pl_module: Any) -> Tensor | None:
         """The current grid as a (C, H, W) tensor in [0, 1]; None when G does not make images."""
-        z, y = self._fixed_inputs(pl_module)
+        z, y = fixed_inputs(pl_module, self.num, self.seed)
         generator = pl_module.sampling_generator
-        was_training = generator.training
-        generator.eval()
-        try:
+        with evaluating(generator):
             images = generator(z, y).float().cpu()
-        finally:
-            generator.train(was_training)
         if images.dim() != 4:  # points (Dirac-GAN, 2-D mixtures) are not an image grid
             return None
         return make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), padding=2)

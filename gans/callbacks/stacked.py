@@ -10,6 +10,7 @@ from torch import nn
 
 from gans.callbacks.periodic import EveryIterations
 from gans.metrics.stacked import digit_triples, mode_count
+from gans.nets.modes import evaluating
 
 
 class StackedModes(EveryIterations):
@@ -32,7 +33,6 @@ class StackedModes(EveryIterations):
         self.num_samples = int(num_samples)
         self.batch_size = int(batch_size)
         self.seed = int(seed)
-        self.history: list[tuple[int, dict[str, float]]] = []
 
     @torch.no_grad()
     def codes(self, trainer: L.Trainer, pl_module: Any) -> torch.Tensor:
@@ -42,16 +42,12 @@ class StackedModes(EveryIterations):
         rng = torch.Generator().manual_seed(self.seed + rank)
         generator = pl_module.sampling_generator
         self.classifier.to(pl_module.device)
-        was_training = generator.training
-        generator.eval()
         found = []
-        try:
+        with evaluating(generator):
             for start in range(0, mine, self.batch_size):
                 n = min(self.batch_size, mine - start)
                 z = pl_module.prior.sample(n, "cpu", generator=rng).to(pl_module.device)
                 found.append(digit_triples(generator(z, None).float(), self.classifier))
-        finally:
-            generator.train(was_training)
         codes = torch.cat(found)
         if world > 1:
             codes = pl_module.all_gather(codes).flatten()
@@ -62,5 +58,4 @@ class StackedModes(EveryIterations):
         results = mode_count(self.codes(trainer, pl_module))
         for logger in trainer.loggers:
             logger.log_metrics({f"stacked/{k}": v for k, v in results.items()}, step=step)
-        self.history.append((step, results))
         return results

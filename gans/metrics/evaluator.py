@@ -16,6 +16,7 @@ from gans.metrics.features import ClassifierFeatures, InceptionFeatures, incepti
 from gans.metrics.protocol import Protocol
 from gans.metrics.reference import dataset_size, derived_key, reference_features
 from gans.metrics.suite import MetricSuite
+from gans.nets.modes import evaluating
 
 FEATURES = ("auto", "inception", "classifier")
 
@@ -157,9 +158,7 @@ class Evaluator:
         rank, world = shard
         mine = len(range(rank, self.num_samples, world))
         rng = torch.Generator().manual_seed(self.seed + rank)
-        was_training = generator.training
-        generator.eval()
-        try:
+        with evaluating(generator):
             for start in range(0, mine, self.batch_size):
                 n = min(self.batch_size, mine - start)
                 z = prior.sample(n, "cpu", generator=rng).to(device)
@@ -170,8 +169,6 @@ class Evaluator:
                 )
                 images = (generator(z, y).float().clamp(-1, 1) + 1) / 2
                 self.suite.update(*self.features(images))
-        finally:
-            generator.train(was_training)
 
 
 def build_evaluator(cfg: DictConfig, datamodule: Any, num_samples: int | None = None) -> Evaluator:
