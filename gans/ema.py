@@ -1,4 +1,4 @@
-"""Exponential moving average of the generator's weights."""
+"""Exponential moving average of a network's weights."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ def ema_decay(decay: float, warmup: int, num_updates: int) -> float:
     return min(decay, (1.0 + num_updates) / (warmup + num_updates))
 
 
-class GeneratorEMA(AveragedModel):
-    """theta_ema <- decay_t * theta_ema + (1 - decay_t) * theta after every generator iteration
+class NetworkEMA(AveragedModel):
+    """theta_ema <- decay_t * theta_ema + (1 - decay_t) * theta after every iteration
     (Karras et al. 2018; Yazici et al. 2019). Built on ``torch.optim.swa_utils.AveragedModel``
     with ``use_buffers=True``, so BatchNorm running statistics are averaged too; its copy is frozen
     and saved in the module's state_dict, so checkpoints carry it."""
 
-    def __init__(self, generator: nn.Module, decay: float = 0.999, warmup: int = 10) -> None:
+    def __init__(self, network: nn.Module, decay: float = 0.999, warmup: int = 10) -> None:
         if not 0.0 < float(decay) < 1.0:
             raise ConfigError(f"ema.decay={decay} must be in (0, 1)")
         self.decay = float(decay)
@@ -34,16 +34,16 @@ class GeneratorEMA(AveragedModel):
         def average(avg: Tensor, new: Tensor, num_averaged: Tensor) -> Tensor:
             return torch.lerp(new, avg, self._beta) if avg.is_floating_point() else new
 
-        super().__init__(generator, avg_fn=average, use_buffers=True)
+        super().__init__(network, avg_fn=average, use_buffers=True)
         self.module.requires_grad_(False)
         self.module.eval()
 
-    def update(self, generator: nn.Module, iteration: int) -> None:
-        """Fold the current generator into the average after generator iteration ``iteration``."""
+    def update(self, network: nn.Module, iteration: int) -> None:
+        """Fold the current network into the average after iteration ``iteration``."""
         self._beta = ema_decay(self.decay, self.warmup, iteration)
-        self.update_parameters(generator)
+        self.update_parameters(network)
 
-    def train(self, mode: bool = True) -> GeneratorEMA:
+    def train(self, mode: bool = True) -> NetworkEMA:
         super().train(mode)
         self.module.eval()
         return self

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +31,11 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     model.to(device)
     data = restore.datamodule(run)
     evaluator = build_evaluator(run, data, num_samples=int(cfg.num_samples))
-    use_ema = bool(cfg.ema) and model.generator_ema is not None
-    generator = model.generator_ema.module if use_ema else model.generator
+    use_ema = bool(cfg.ema) and model.uses_ema
     started = time.perf_counter()
     evaluator.prepare(device)
     prepared = time.perf_counter()
-    scores = evaluator.evaluate(
-        generator, model.prior, int(run.model.get("num_classes", 0)), device
-    )
+    scores = evaluator.evaluate(partial(model.sample, ema=use_ema), device)
     done = time.perf_counter()
     protocol = evaluator.protocol(use_ema)
     record = {

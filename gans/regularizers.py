@@ -1,8 +1,10 @@
-"""Discriminator regularizers: loss terms added to d_loss, or hooks run after the D step.
+"""Discriminator regularizers: terms (:class:`gans.terms.Term`) of the discriminator's loss, or
+rules run after its step.
 
-Each one is small and pure: ``penalty`` returns a scalar (or None) from the discriminator and the
-batch; ``after_step`` acts on the weights. ``every = k`` applies a loss term on every k-th D step
-only, multiplied by k (lazy regularization, Karras et al. 2020, StyleGAN2 Sec. 3.1).
+Each one is small and pure: ``penalty`` returns the weighted term (or None) from the
+discriminator and the batch; ``after_step`` acts on the weights. ``every = k`` applies a loss term
+on every k-th D step only, multiplied by k (lazy regularization, Karras et al. 2020, StyleGAN2
+Sec. 3.1); ``lazy=true`` makes it a separate phase with StyleGAN2's optimizer correction.
 """
 
 from __future__ import annotations
@@ -11,19 +13,16 @@ import torch
 from torch import Tensor, nn
 
 from gans.errors import ConfigError
+from gans.terms import Term
 
 
-class Regularizer:
-    """Base class: no loss term, nothing after the step."""
+class Regularizer(Term):
+    """A discriminator term: no loss term and nothing after the step unless overridden."""
 
     name = "regularizer"
+    player = "discriminator"
     #: True for terms that need both players' gradients (see :class:`Consensus`).
     joint = False
-
-    def __init__(self, every: int = 1) -> None:
-        if int(every) < 1:
-            raise ConfigError(f"regularizer.{self.name}.every={every} must be an integer >= 1")
-        self.every = int(every)
 
     def penalty(
         self,
@@ -36,16 +35,9 @@ class Regularizer:
     ) -> Tensor | None:
         return None
 
-    def after_step(self, discriminator: nn.Module) -> None:
-        return None
-
     def perturb(self, x: Tensor) -> Tensor:
         """What D sees instead of ``x`` (real or generated); identity unless overridden."""
         return x
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v}" for k, v in vars(self).items())
-        return f"{type(self).__name__}({fields})"
 
 
 def input_gradient_norms(discriminator: nn.Module, x: Tensor, y: Tensor | None) -> Tensor:
@@ -61,10 +53,12 @@ class GradientPenalty(Regularizer):
     on x_hat = eps * x + (1 - eps) * G(z), eps ~ U[0, 1] per sample. Paper: weight 10, target 1."""
 
     name = "gradient_penalty"
+    double_backward = True
 
-    def __init__(self, weight: float = 10.0, target: float = 1.0, every: int = 1) -> None:
-        super().__init__(every)
-        self.weight = float(weight)
+    def __init__(
+        self, weight: float = 10.0, target: float = 1.0, every: int = 1, lazy: bool = False
+    ) -> None:
+        super().__init__(weight, every, lazy)
         self.target = float(target)
 
     def penalty(self, discriminator, real, fake, y, real_out, fake_out):  # noqa: D102
@@ -83,15 +77,16 @@ class R1(Regularizer):
 
     name = "r1"
     on_real = True
+    double_backward = True
 
-    def __init__(self, gamma: float = 10.0, every: int = 1) -> None:
-        super().__init__(every)
+    def __init__(self, gamma: float = 10.0, every: int = 1, lazy: bool = False) -> None:
+        super().__init__(0.5 * float(gamma), every, lazy)
         self.gamma = float(gamma)
 
     def penalty(self, discriminator, real, fake, y, real_out, fake_out):  # noqa: D102
         x = real if self.on_real else fake
         norms = input_gradient_norms(discriminator, x, y)
-        return 0.5 * self.gamma * (norms**2).mean()
+        return self.weight * (norms**2).mean()
 
 
 class R2(R1):
@@ -108,7 +103,7 @@ class WeightClip(Regularizer):
     name = "weight_clip"
 
     def __init__(self, clip: float = 0.01) -> None:
-        super().__init__(1)
+        super().__init__()
         if float(clip) <= 0:
             raise ConfigError(f"regularizer.weight_clip.clip={clip} must be > 0")
         self.clip = float(clip)
@@ -124,12 +119,12 @@ class Drift(Regularizer):
 
     name = "drift"
 
-    def __init__(self, epsilon: float = 0.001, every: int = 1) -> None:
-        super().__init__(every)
+    def __init__(self, epsilon: float = 0.001, every: int = 1, lazy: bool = False) -> None:
+        super().__init__(epsilon, every, lazy)
         self.epsilon = float(epsilon)
 
     def penalty(self, discriminator, real, fake, y, real_out, fake_out):  # noqa: D102
-        return self.epsilon * (real_out**2).mean()
+        return self.weight * (real_out**2).mean()
 
 
 class InstanceNoise(Regularizer):
@@ -140,7 +135,7 @@ class InstanceNoise(Regularizer):
     name = "instance_noise"
 
     def __init__(self, std: float = 0.7) -> None:
-        super().__init__(1)
+        super().__init__()
         if float(std) < 0:
             raise ConfigError(f"regularizer.instance_noise.std={std} must be >= 0")
         self.std = float(std)
@@ -157,9 +152,10 @@ class Consensus(Regularizer):
 
     name = "consensus"
     joint = True
+    double_backward = True
 
     def __init__(self, gamma: float = 1.0, every: int = 1) -> None:
-        super().__init__(every)
+        super().__init__(0.5 * float(gamma), every)
         self.gamma = float(gamma)
 
     def joint_penalty(
@@ -186,4 +182,4 @@ class Consensus(Regularizer):
         finally:
             for p, flag in zip(g_params + d_params, flags, strict=True):
                 p.requires_grad_(flag)
-        return 0.5 * self.gamma * sum((g**2).sum() for g in grads)
+        return self.weight * sum((g**2).sum() for g in grads)

@@ -10,8 +10,9 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from gans.build import build_model, check_targets
 from gans.errors import ConfigError
-from gans.game import GAN
+from gans.games.base import Game
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -28,19 +29,21 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 def run_config(
     checkpoint: dict[str, Any], overrides: DictConfig | dict | None = None
 ) -> DictConfig:
-    """The run's resolved config with ``overrides`` merged in (e.g. ``{"data": {"root": ...}}``)."""
+    """The run's resolved config with ``overrides`` merged in (e.g. ``{"data": {"root": ...}}``).
+    A checkpoint is data: every ``_target_`` in it is checked against
+    :data:`gans.build.ALLOWED_TARGETS` before anything is instantiated."""
+    check_targets(checkpoint["gans"]["config"])
     cfg = OmegaConf.create(checkpoint["gans"]["config"])
     if overrides:
+        check_targets(overrides)
         cfg = OmegaConf.merge(cfg, overrides)
     return cfg
 
 
 def restore(
     path: str | os.PathLike, overrides: DictConfig | dict | None = None
-) -> tuple[DictConfig, GAN, int]:
+) -> tuple[DictConfig, Game, int]:
     """(config, model with the checkpoint's weights in eval mode, iteration)."""
-    from gans.train import build_model
-
     checkpoint = load_checkpoint(path)
     cfg = run_config(checkpoint, overrides)
     model = build_model(cfg)

@@ -56,31 +56,29 @@ def sample(cfg: DictConfig) -> dict[str, Any]:
     run, model, iteration = restore.restore(cfg.ckpt, overrides)
     device = restore.device(cfg.device)
     model.to(device)
-    generator = model.generator_ema.module if cfg.ema and model.generator_ema else model.generator
-    generator.eval()
-    classes = int(run.model.get("num_classes", 0) or 0)
     rng = torch.Generator().manual_seed(int(cfg.seed))
 
     def draw(z: Tensor) -> Tensor:
-        y = torch.randint(classes, (z.shape[0],), generator=rng) if classes else None
-        return generator(z.to(device), None if y is None else y.to(device)).cpu()
+        return model.sample(z.shape[0], inputs=z, generator=rng, ema=bool(cfg.ema)).cpu()
 
     default = Path(cfg.ckpt).resolve().parent.parent / "samples" / Path(cfg.ckpt).stem
     out = Path(cfg.out) if cfg.out else default
     out.mkdir(parents=True, exist_ok=True)
     written = {}
-    samples = draw(model.prior.sample(int(cfg.num), "cpu", generator=rng))
+    samples = model.sample(int(cfg.num), generator=rng, ema=bool(cfg.ema)).cpu()
     if samples.dim() != 4:
         raise ConfigError("gans.sample draws image grids; this generator does not make images")
     written["grid"] = out / "grid.png"
     save_image(to_unit(samples), written["grid"], nrow=int(cfg.nrow), padding=2)
 
-    rows, steps = int(cfg.interpolations), int(cfg.steps)
-    ends = model.prior.sample(2 * rows, "cpu", generator=rng)
-    path = interpolate(ends[:rows], ends[rows:], steps, spherical=model.prior.kind == "normal")
-    written["interpolation"] = out / "interpolation.png"
-    strip = draw(path.reshape(rows * steps, -1))
-    save_image(to_unit(strip), written["interpolation"], nrow=steps, padding=2)
+    prior = getattr(model, "prior", None)  # games that sample from a latent space
+    if prior is not None:
+        rows, steps = int(cfg.interpolations), int(cfg.steps)
+        ends = prior.sample(2 * rows, "cpu", generator=rng)
+        path = interpolate(ends[:rows], ends[rows:], steps, spherical=prior.kind == "normal")
+        written["interpolation"] = out / "interpolation.png"
+        strip = draw(path.reshape(rows * steps, -1))
+        save_image(to_unit(strip), written["interpolation"], nrow=steps, padding=2)
 
     data = restore.datamodule(run)
     reals = torch.cat([x for x, _ in real_images(data, int(cfg.search))])

@@ -59,7 +59,7 @@ def objective(summary: dict[str, Any], cfg: DictConfig) -> float:
     stacked MNIST), else the final generator loss."""
     scores = summary.get("metrics")
     if not scores:
-        return float(summary["loss/g"])
+        return float(summary.get("loss/g", float("nan")))
     key = (cfg.get("metrics") or {}).get("optimize", "auto")
     if key == "auto":
         key = next((k for k in AUTO_OBJECTIVES if k in scores), "fid")

@@ -10,89 +10,29 @@ import json
 import logging
 import re
 import time
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import hydra
 import lightning as L
-import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
-from torch import nn
 
 from gans import restore, resume, sweeps
 from gans.callbacks import monitors
 from gans.callbacks.evaluation import Evaluation
 from gans.checkpoint_io import AtomicCheckpointIO
-from gans.ema import GeneratorEMA
+from gans.build import build_model
 from gans.errors import ConfigError, TrainingDiverged, reports_config_errors
-from gans.game import GAN
 from gans.loggers import choose_wandb_mode, describe
-from gans.prior import LatentPrior
 from gans.validate import check_data, check_model_fits, check_required, validate
 
-# Regularizers that differentiate through a gradient (create_graph=True).
-DOUBLE_BACKWARD = ("gradient_penalty", "r1", "r2", "consensus")
 log = logging.getLogger(__name__)
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
-
-
-def build_players(cfg: DictConfig) -> tuple[nn.Module, nn.Module]:
-    """G and D from ``cfg.model``, in channels-last memory format when ``cfg.channels_last``."""
-    generator = instantiate(cfg.model.generator)
-    discriminator = instantiate(cfg.model.discriminator)
-    if cfg.get("channels_last"):
-        generator = generator.to(memory_format=torch.channels_last)
-        discriminator = discriminator.to(memory_format=torch.channels_last)
-    return generator, discriminator
-
-
-def compile_players(model: GAN) -> None:
-    """``torch.compile`` G and D in place (state_dict keys unchanged; the EMA copy stays eager)."""
-    needs_double_backward = [r.name for r in model.regularizers if r.name in DOUBLE_BACKWARD]
-    if needs_double_backward:
-        raise ConfigError(
-            f"compile=true cannot run regularizer.{needs_double_backward[0]}: its gradient "
-            "penalty needs a double backward, which torch.compile does not support; "
-            "use compile=false"
-        )
-    model.generator.compile()
-    model.discriminator.compile()
-
-
-def build_model(cfg: DictConfig) -> GAN:
-    """The two-player module described by ``cfg.model``, ``cfg.loss`` and ``cfg.optimizer``."""
-    generator, discriminator = build_players(cfg)
-    model = GAN(
-        generator=generator,
-        discriminator=discriminator,
-        objective=instantiate(cfg.loss),
-        g_optimizer=instantiate(cfg.optimizer.generator),
-        d_optimizer=instantiate(cfg.optimizer.discriminator),
-        prior=LatentPrior(cfg.model.latent.dim, cfg.model.latent.prior),
-        n_critic=cfg.model.n_critic,
-        n_gen=cfg.model.n_gen,
-        conditional=cfg.model.num_classes > 0,
-        log_every=cfg.log_every,
-        config=OmegaConf.to_container(cfg, resolve=True),
-        regularizers=_instantiate_all(cfg.get("regularizer")),
-        ema=partial(GeneratorEMA, decay=cfg.ema.decay, warmup=cfg.ema.warmup)
-        if cfg.ema.enabled
-        else None,
-        clip_grad_norm=cfg.optimizer.get("clip_grad_norm"),
-        critic_boost=cfg.model.get("critic_boost"),
-        simultaneous=cfg.model.get("updates", "alternating") == "simultaneous",
-        pack=cfg.model.get("pack", 1),
-        check_finite_every=cfg.get("check_finite_every", 1),
-    )
-    if cfg.get("compile"):
-        compile_players(model)
-    return model
 
 
 def _instantiate_all(group: DictConfig | None) -> list[Any]:
@@ -231,8 +171,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         "iterations_per_s": (iterations - model.start_iteration) / max(seconds, 1e-9),
         "checkpoints": cfg.paths.checkpoints,
         "samples": cfg.paths.samples,
-        "loss/g": float(model._stats["loss/g"]) if "loss/g" in model._stats else float("nan"),
-        "loss/d": float(model._stats["loss/d"]) if "loss/d" in model._stats else float("nan"),
+        **{k: float(v) for k, v in model.stats.items() if k.startswith("loss/")},
         "loggers": where,
     }
     if health:

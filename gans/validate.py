@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from omegaconf import DictConfig, OmegaConf
 
 from gans.errors import ConfigError
-from gans.nets.modes import evaluating
 from gans.prior import PRIORS
 
 
@@ -26,9 +24,9 @@ def validate(cfg: DictConfig) -> None:
     _positive_int(cfg, "log_every")
     _positive_int(cfg, "sample_every", allow_zero=True)
     _positive_int(cfg, "checkpoint_every", allow_zero=True)
-    _positive_int(cfg, "model.n_critic")
-    _positive_int(cfg, "model.n_gen")
-    _positive_int(cfg, "model.latent.dim")
+    for key in ("model.n_critic", "model.n_gen", "model.latent.dim"):  # the games that have them
+        if OmegaConf.select(cfg, key) is not None:
+            _positive_int(cfg, key)
     _positive_int(cfg, "data.batch_size")
     if OmegaConf.select(cfg, "check_finite_every") is not None:
         _positive_int(cfg, "check_finite_every", allow_zero=True)
@@ -44,12 +42,13 @@ def validate(cfg: DictConfig) -> None:
                 f"model.pack={pack} needs data.batch_size divisible by it, got {batch}"
             )
     prior = OmegaConf.select(cfg, "model.latent.prior")
-    if prior not in PRIORS:
+    if OmegaConf.select(cfg, "model.latent") is not None and prior not in PRIORS:
         raise ConfigError(f"model.latent.prior={prior} is unknown; allowed: {', '.join(PRIORS)}")
     updates = OmegaConf.select(cfg, "model.updates", default="alternating")
     if updates not in ("alternating", "simultaneous"):
         raise ConfigError(f"model.updates={updates} is unknown; allowed: alternating, simultaneous")
-    for player in ("generator", "discriminator"):
+    players = [k for k, v in (cfg.get("optimizer") or {}).items() if isinstance(v, DictConfig)]
+    for player in [p for p in players if "_target_" in cfg.optimizer[p]]:
         key = f"optimizer.{player}.lr"
         lr = OmegaConf.select(cfg, key)
         if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0:
@@ -96,23 +95,7 @@ def check_data(cfg: DictConfig, datamodule: Any) -> None:
         raise ConfigError(f"model.num_classes={classes} but data={name} has {have} classes")
 
 
-@torch.no_grad()
 def check_model_fits(model: Any, shape: tuple[int, ...]) -> None:
-    """G's output and D's input match the data's sample ``shape`` (a forward of G on 2 samples
-    and of D on 2 of its inputs, i.e. 2 * ``model.pack`` samples)."""
-    generator = model.generator
-    with evaluating(generator, model.discriminator):
-        z = model.prior.sample(2, "cpu", generator=torch.Generator().manual_seed(0))
-        y = torch.zeros(2, dtype=torch.long) if model.conditional else None
-        made = tuple(generator(z, y).shape[1:])
-        if made != tuple(shape):
-            raise ConfigError(
-                f"model.generator makes samples of shape {made} but the data has {tuple(shape)} "
-                "(check model.generator.image_size/channels against data.image_size/channels)"
-            )
-        try:
-            model.judge(torch.zeros(2 * model.pack, *shape), y)
-        except RuntimeError as exc:
-            raise ConfigError(
-                f"model.discriminator cannot take samples of shape {tuple(shape)}: {exc}"
-            ) from None
+    """The game's samples have the data's sample ``shape`` and its judges take them (a forward
+    on 2 samples: :meth:`gans.games.base.Game.check_fits`)."""
+    model.check_fits(tuple(shape))

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from gans.ema import GeneratorEMA, ema_decay
+from gans.ema import NetworkEMA, ema_decay
 from gans.nets import dcgan, mlp
 from gans.regularizers import R1, R2, Drift, GradientPenalty, WeightClip
 
@@ -118,7 +118,7 @@ def test_spectral_norm_makes_the_top_singular_value_about_one(family):
 
 def test_ema_follows_its_formula_with_warmup():
     g = nn.Linear(2, 1)
-    ema = GeneratorEMA(g, decay=0.999, warmup=10)
+    ema = NetworkEMA(g, decay=0.999, warmup=10)
     with torch.no_grad():
         g.weight.fill_(1.0)
     ema.update(g, 1)  # the first update copies

@@ -17,7 +17,6 @@ from torch import Tensor
 from gans.callbacks.periodic import EveryIterations
 from gans.callbacks.samples import log_image
 from gans.metrics.coverage import mode_coverage
-from gans.nets.modes import evaluating
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402  (after choosing the headless backend)
@@ -45,8 +44,8 @@ def scatter_plot(samples: Tensor, modes: Tensor, std: float, title: str = "") ->
 
 
 class MixtureCoverage(EveryIterations):
-    """Every ``every`` generator iterations and at the end of training, draw ``num_samples``
-    points from G (its EMA when enabled; eval mode; the same noise each time), score them with
+    """Every ``every`` iterations and at the end of training, draw ``num_samples`` points from
+    the game (its EMA when enabled; eval mode; the same noise each time), score them with
     PacGAN's protocol (:func:`gans.metrics.coverage.mode_coverage`), log
     ``coverage/{modes,high_quality,reverse_kl}`` and write ``<dirpath>/scatter_XXXXXX.png``
     (also sent to image-capable loggers as ``scatter``).
@@ -70,13 +69,9 @@ class MixtureCoverage(EveryIterations):
         self.within = float(within)
         self.seed = int(seed)
 
-    @torch.no_grad()
     def samples(self, pl_module: Any) -> Tensor:
-        generator = pl_module.sampling_generator
         rng = torch.Generator().manual_seed(self.seed)
-        z = pl_module.prior.sample(self.num_samples, "cpu", generator=rng).to(pl_module.device)
-        with evaluating(generator):
-            return generator(z, None).float().cpu()
+        return pl_module.sample(self.num_samples, generator=rng).cpu()
 
     def run(self, trainer: L.Trainer, pl_module: Any) -> dict[str, float]:
         step = trainer.global_step

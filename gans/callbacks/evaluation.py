@@ -13,7 +13,7 @@ from gans.metrics.evaluator import Evaluator
 
 
 class Evaluation(EveryIterations):
-    """Every ``every`` iterations and at the end of training, score the generator (its EMA when
+    """Every ``every`` iterations and at the end of training, score the game's samples (EMA when
     enabled) with ``evaluator`` and log each value as ``<metric>/<protocol tag>``.
 
     Runs on every rank: each generates its share of the samples, and the metric states are
@@ -34,19 +34,14 @@ class Evaluation(EveryIterations):
         self.evaluator.prepare(pl_module.device, (trainer.global_rank, trainer.world_size))
 
     def protocol(self, pl_module: Any):  # noqa: ANN201
-        return self.evaluator.protocol(ema=pl_module.generator_ema is not None)
+        return self.evaluator.protocol(ema=pl_module.uses_ema)
 
     def run(self, trainer: L.Trainer, pl_module: Any) -> dict[str, float]:
         step = trainer.global_step
         gather = pl_module.all_gather if trainer.world_size > 1 else None
         pl_module.sync_buffers()
         results = self.evaluator.evaluate(
-            pl_module.sampling_generator,
-            pl_module.prior,
-            int(pl_module.config.get("model", {}).get("num_classes", 0) or 0),
-            pl_module.device,
-            (trainer.global_rank, trainer.world_size),
-            gather,
+            pl_module.sample, pl_module.device, (trainer.global_rank, trainer.world_size), gather
         )
         protocol = self.protocol(pl_module)
         logged = {protocol.key(name): value for name, value in results.items()}

@@ -11,8 +11,7 @@ from lightning.pytorch.loggers import WandbLogger
 from torch import Tensor
 
 from gans.callbacks.periodic import EveryIterations
-from gans.callbacks.samples import fixed_inputs
-from gans.nets.modes import evaluating
+from gans.callbacks.samples import fixed_samples
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +93,12 @@ class TrainingHealth(EveryIterations):
         self, trainer: L.Trainer, pl_module: Any, batch: Any, batch_idx: int
     ) -> None:
         if len(self.real_diversity) < 8:  # the real data's spread, from the first batches
-            x = batch[0][: self.num_samples]
+            x = batch.real[: self.num_samples]
             if x.shape[0] > 1:
                 self.real_diversity.append(mean_pairwise_distance(x))
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
-        self.accumulate(pl_module._stats)
+        self.accumulate(pl_module.health_signals())
         super().on_train_batch_end(trainer, pl_module, *args)
 
     def run(self, trainer: L.Trainer, pl_module: Any) -> dict[str, float]:
@@ -121,19 +120,11 @@ class TrainingHealth(EveryIterations):
         return dict.fromkeys(signs, 1.0)
 
     @torch.no_grad()
-    def accumulate(self, stats: dict[str, Tensor]) -> None:
-        """Add this batch's losses and mean D outputs to the window's sums (on the device: no
-        host sync until the check)."""
-        if "loss/g" not in stats:
+    def accumulate(self, values: Tensor | None) -> None:
+        """Add this batch's (D loss, G loss, P(real | x), P(real | G(z))) to the window's sums
+        (on the device: no host sync until the check); None (a game without them) adds nothing."""
+        if values is None:
             return
-        values = torch.stack(
-            [
-                stats["loss/d"].float(),
-                stats["loss/g"].float(),
-                torch.sigmoid(stats["D(x)"].float()).mean(),
-                torch.sigmoid(stats["D(G(z))"].float()).mean(),
-            ]
-        )
         self._window = values if self._window is None else self._window + values
         self._count += 1
 
@@ -144,7 +135,7 @@ class TrainingHealth(EveryIterations):
         signs: dict[str, dict[str, float]] = {}
         window, count = self._window, self._count
         self._window, self._count = None, 0
-        if pl_module.objective.probabilistic and window is not None:
+        if window is not None:
             d, g, dx, dgz = (window / count).tolist()
             if d < self.d_loss_floor and g > self.g_loss_rise:
                 signs["discriminator_wins"] = {
@@ -164,11 +155,9 @@ class TrainingHealth(EveryIterations):
         return signs
 
     def diversity(self, pl_module: Any) -> float:
-        """Mean pairwise distance of G's samples (its EMA when enabled; eval mode; fixed noise)."""
-        z, y = fixed_inputs(pl_module, self.num_samples, self.seed)
-        generator = pl_module.sampling_generator
-        with evaluating(generator):
-            return mean_pairwise_distance(generator(z, y))
+        """Mean pairwise distance of the game's samples (EMA when enabled; eval mode; fixed
+        randomness)."""
+        return mean_pairwise_distance(fixed_samples(pl_module, self.num_samples, self.seed))
 
     def warn(self, trainer: L.Trainer, sign: str, message: str, step: int) -> None:
         text = f"iteration {step}: {message}"

@@ -12,7 +12,6 @@ from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
-from gans.nets.modes import evaluating
 
 
 def log_image(logger: Logger, key: str, grid: Tensor, step: int) -> None:
@@ -23,22 +22,19 @@ def log_image(logger: Logger, key: str, grid: Tensor, step: int) -> None:
         logger.experiment.add_image(key, grid, global_step=step)
 
 
-def fixed_inputs(pl_module: Any, num: int, seed: int) -> tuple[Tensor, Tensor | None]:
-    """``num`` latent vectors drawn from ``seed`` (the same every call) and, for conditional
-    models, labels cycling through the classes; on the module's device."""
-    gen = torch.Generator().manual_seed(seed)
-    z = pl_module.prior.sample(num, "cpu", generator=gen).to(pl_module.device)
-    y = None
-    if pl_module.conditional:
-        classes = int(pl_module.config.get("model", {}).get("num_classes", 10))
-        y = (torch.arange(num) % classes).to(pl_module.device)
-    return z, y
+def fixed_samples(pl_module: Any, num: int, seed: int) -> Tensor:
+    """``pl_module.sample`` on randomness drawn from ``seed`` (the same every call) and, for
+    conditional games, labels cycling through the classes."""
+    classes = int(getattr(pl_module, "num_classes", 0) or 0)
+    labels = torch.arange(num) % classes if classes else None
+    return pl_module.sample(num, labels=labels, generator=torch.Generator().manual_seed(seed))
 
 
 class SampleGrid(L.Callback):
-    """Every ``every`` generator iterations and at the end of training, draw G (its EMA when
-    enabled) on a fixed batch of latent vectors (and, for conditional models, labels cycling
-    through the classes), in eval mode, and save ``<dirpath>/iter_XXXXXX.png``.
+    """Every ``every`` iterations and at the end of training, draw the game's samples
+    (:meth:`~gans.games.base.Game.sample`: EMA when enabled, eval mode) on fixed randomness (and,
+    for conditional games, labels cycling through the classes) and save
+    ``<dirpath>/iter_XXXXXX.png``.
     """
 
     def __init__(
@@ -55,10 +51,7 @@ class SampleGrid(L.Callback):
     @torch.no_grad()
     def grid(self, pl_module: Any) -> Tensor | None:
         """The current grid as a (C, H, W) tensor in [0, 1]; None when G does not make images."""
-        z, y = fixed_inputs(pl_module, self.num, self.seed)
-        generator = pl_module.sampling_generator
-        with evaluating(generator):
-            images = generator(z, y).float().cpu()
+        images = fixed_samples(pl_module, self.num, self.seed).cpu()
         if images.dim() != 4:  # points (Dirac-GAN, 2-D mixtures) are not an image grid
             return None
         return make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), padding=2)

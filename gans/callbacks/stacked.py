@@ -10,11 +10,10 @@ from torch import nn
 
 from gans.callbacks.periodic import EveryIterations
 from gans.metrics.stacked import digit_triples, mode_count
-from gans.nets.modes import evaluating
 
 
 class StackedModes(EveryIterations):
-    """Every ``every`` generator iterations and at the end, draw ``num_samples`` images from G
+    """Every ``every`` iterations and at the end, draw ``num_samples`` images from the game
     (its EMA when enabled; eval mode; the same noise each time; shared across ranks), classify
     each channel with the MNIST ``classifier`` and log ``stacked/modes`` (distinct digit triples
     of 1,000) and ``stacked/kl`` (KL of their histogram to uniform). VEEGAN/PacGAN: 26,000.
@@ -40,14 +39,11 @@ class StackedModes(EveryIterations):
         pl_module.sync_buffers()
         mine = -(-self.num_samples // world)  # equal shares, so all_gather needs no padding
         rng = torch.Generator().manual_seed(self.seed + rank)
-        generator = pl_module.sampling_generator
         self.classifier.to(pl_module.device)
         found = []
-        with evaluating(generator):
-            for start in range(0, mine, self.batch_size):
-                n = min(self.batch_size, mine - start)
-                z = pl_module.prior.sample(n, "cpu", generator=rng).to(pl_module.device)
-                found.append(digit_triples(generator(z, None).float(), self.classifier))
+        for start in range(0, mine, self.batch_size):
+            n = min(self.batch_size, mine - start)
+            found.append(digit_triples(pl_module.sample(n, generator=rng), self.classifier))
         codes = torch.cat(found)
         if world > 1:
             codes = pl_module.all_gather(codes).flatten()

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, IterableDataset
 
+from gans.batches import Unlabelled
 from gans.errors import ConfigError
 
 
@@ -40,3 +41,6 @@ class DiracDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(_Zeros(self.batch_size, self.dim), batch_size=None)
+
+    def on_after_batch_transfer(self, batch: tuple[Tensor, Tensor], dataloader_idx: int) -> Unlabelled:
+        return Unlabelled(batch[0])

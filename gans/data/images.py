@@ -314,7 +314,7 @@ class ImageDataModule(InMemoryDataModule):
         images = to_signed_unit(images)
         if self.hflip:
             images = random_hflip(images)
-        return images, labels
+        return super().on_after_batch_transfer((images, labels), dataloader_idx)
 
     @property
     def sample_shape(self) -> tuple[int, ...]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import lightning as L
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from gans.batches import Batch, typed
 from gans.data.sampling import ShuffledBatches, loader_generator
 from gans.errors import ConfigError
 
@@ -76,3 +79,8 @@ class InMemoryDataModule(L.LightningDataModule):
         return DataLoader(
             self.dataset, sampler=batches, batch_size=None, generator=loader_generator()
         )
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Batch:
+        """The loader's ``(x, y)`` as a typed batch (:mod:`gans.batches`): ``Labelled`` when the
+        data has classes, else ``Unlabelled``."""
+        return typed(batch, int(self.num_classes))

@@ -16,9 +16,10 @@ from gans.metrics.features import ClassifierFeatures, InceptionFeatures, incepti
 from gans.metrics.protocol import Protocol
 from gans.metrics.reference import dataset_size, derived_key, reference_features
 from gans.metrics.suite import MetricSuite
-from gans.nets.modes import evaluating
 
 FEATURES = ("auto", "inception", "classifier")
+#: ``sample(n, generator=rng)`` -> n samples in [-1, 1]: a game's ``sample``
+Sampler = Callable[..., Tensor]
 
 
 def feature_kind(metrics: DictConfig, channels: int) -> str:
@@ -126,9 +127,7 @@ class Evaluator:
 
     def evaluate(
         self,
-        generator: nn.Module,
-        prior: Any,
-        num_classes: int,
+        sample: Sampler,
         device: Any,
         shard: tuple[int, int] = (0, 1),
         gather: Callable[[Tensor], Tensor] | None = None,
@@ -139,36 +138,23 @@ class Evaluator:
             self.prepare(device, shard)
         assert self.suite is not None
         self.suite.reset()
-        self.add_samples(generator, prior, num_classes, device, shard)
+        self.add_samples(sample, shard)
         return self.suite.compute(gather)
 
     @torch.no_grad()
-    def add_samples(
-        self,
-        generator: nn.Module,
-        prior: Any,
-        num_classes: int,
-        device: Any,
-        shard: tuple[int, int] = (0, 1),
-    ) -> None:
-        """Rank ``shard[0]``'s share of ``num_samples`` (every ``world``-th; fixed noise from
-        ``seed + rank``: the same z every call) in eval mode, G's [-1, 1] output mapped to [0, 1]
-        with clamping, fed to the metric states."""
+    def add_samples(self, sample: Sampler, shard: tuple[int, int] = (0, 1)) -> None:
+        """Rank ``shard[0]``'s share of ``num_samples`` (every ``world``-th; randomness from
+        ``seed + rank``: the same samples every call) from ``sample`` (a game's
+        :meth:`~gans.games.base.Game.sample`), [-1, 1] mapped to [0, 1] with clamping, fed to the
+        metric states."""
         assert self.suite is not None
         rank, world = shard
         mine = len(range(rank, self.num_samples, world))
         rng = torch.Generator().manual_seed(self.seed + rank)
-        with evaluating(generator):
-            for start in range(0, mine, self.batch_size):
-                n = min(self.batch_size, mine - start)
-                z = prior.sample(n, "cpu", generator=rng).to(device)
-                y = (
-                    torch.randint(num_classes, (n,), generator=rng).to(device)
-                    if num_classes
-                    else None
-                )
-                images = (generator(z, y).float().clamp(-1, 1) + 1) / 2
-                self.suite.update(*self.features(images))
+        for start in range(0, mine, self.batch_size):
+            n = min(self.batch_size, mine - start)
+            images = (sample(n, generator=rng).clamp(-1, 1) + 1) / 2
+            self.suite.update(*self.features(images))
 
 
 def build_evaluator(cfg: DictConfig, datamodule: Any, num_samples: int | None = None) -> Evaluator:

@@ -1,0 +1,75 @@
+"""A run's game from its config: Hydra instantiates ``model._target_`` (the family's game class)
+with the model's networks and settings, plus the groups every game takes (optimizers with their
+clipping and schedules, regularizer terms, EMA, logging and finite-check intervals)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from gans.errors import ConfigError
+from gans.games.base import Game
+
+#: What a checkpoint's stored config may instantiate: this package and the libraries it
+#: configures; anything else (``os.system``, ``builtins.exec``...) is refused before any call.
+ALLOWED_TARGETS = ("gans.", "torch.optim.", "torch.nn.", "torchvision.")
+
+
+def check_targets(cfg: Any, allowed: tuple[str, ...] = ALLOWED_TARGETS, prefix: str = "") -> None:
+    """Raise a ConfigError naming the first ``_target_`` in ``cfg`` outside ``allowed``."""
+    if isinstance(cfg, (dict, DictConfig)):
+        items = cfg.items_ex(resolve=False) if isinstance(cfg, DictConfig) else cfg.items()
+        for key, value in items:
+            path = f"{prefix}{key}"
+            if key == "_target_" and not (
+                isinstance(value, str) and value.startswith(allowed)
+            ):
+                raise ConfigError(
+                    f"{path}={value} is refused: a saved run's config may only instantiate "
+                    f"targets under {', '.join(allowed)} (was the checkpoint tampered with?)"
+                )
+            check_targets(value, allowed, f"{path}.")
+    elif isinstance(cfg, (list, tuple, ListConfig)):
+        for i, value in enumerate(cfg):
+            check_targets(value, allowed, f"{prefix}{i}.")
+
+
+def compile_players(model: Game) -> None:
+    """``torch.compile`` every player in place (state_dict keys unchanged; EMA copies stay eager)."""
+    needs_double_backward = [t.name for t in model.terms if t.double_backward]
+    if needs_double_backward:
+        raise ConfigError(
+            f"compile=true cannot run regularizer.{needs_double_backward[0]}: its gradient "
+            "penalty needs a double backward, which torch.compile does not support; "
+            "use compile=false"
+        )
+    for network in model.players.values():
+        network.compile()
+
+
+def build_model(cfg: DictConfig) -> Game:
+    """The game ``cfg.model`` names, with the run's plain config attached for checkpoints."""
+    if "_target_" not in cfg.model:
+        raise ConfigError(
+            f"model={cfg.model.get('name')} has no model._target_ (the game class, e.g. "
+            "gans.games.gan.GANGame)"
+        )
+    game = instantiate(
+        cfg.model,
+        optimizer=cfg.optimizer,
+        terms=cfg.get("regularizer") or {},
+        ema=cfg.ema,
+        log_every=cfg.log_every,
+        check_finite_every=cfg.get("check_finite_every", 1),
+        seed=cfg.get("seed", 0),
+        _convert_="partial",
+    )
+    game.config = OmegaConf.to_container(cfg, resolve=True)
+    if cfg.get("channels_last"):
+        game.to(memory_format=torch.channels_last)
+    if cfg.get("compile"):
+        compile_players(game)
+    return game

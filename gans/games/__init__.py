@@ -1,0 +1,1 @@
+"""Games: :mod:`gans.games.base` holds the plumbing, each other module one family of games."""

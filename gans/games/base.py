@@ -1,0 +1,526 @@
+"""The plumbing every game needs, and nothing of any one game.
+
+A :class:`Game` is a LightningModule with manual optimization over named *players* (networks with
+their optimizers). A family subclass says what one batch does in :meth:`Game.play`, as named
+phases built from :meth:`Game.playing` and :meth:`Game.update`, and how it draws samples in
+:meth:`Game.generate`. This class does the rest:
+
+* iterations: Lightning counts every optimizer step as a global step (Lightning #17958); here only
+  the step a game marks as closing an iteration goes through ``LightningOptimizer.step``, the others
+  go straight to the strategy (same precision plugin, same ``on_before_optimizer_step`` hook, no
+  count), so ``trainer.global_step`` equals the iteration;
+* per player: optimizers (``optimizer.<player>``), gradient clipping
+  (``optimizer.clip_grad_norm.<player>``), learning-rate schedules (``optimizer.schedule.<player>``,
+  logged as ``lr/<tag>``), StyleGAN2's correction for separate lazy terms, EMA copies;
+* the finite check: the first iteration at which any named loss or gradient norm went NaN/Inf is
+  recorded on the device (no host sync) and read every ``check_finite_every`` iterations and before
+  every checkpoint, together with every buffer;
+* exact resume: phase counters, the game's own counters, every RNG, the W&B run id;
+* DDP: rank 0's buffers and EMA weights broadcast before sampling and at the end;
+* :meth:`Game.sample`: the one way anything outside the game gets samples, from its own random
+  generator so that evaluation never moves the training random stream.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import WandbLogger
+from torch import Tensor, nn
+from torch.optim import Optimizer
+
+from gans import resume
+from gans.ema import NetworkEMA
+from gans.errors import ConfigError, TrainingDiverged
+from gans.nets.modes import evaluating
+from gans.schedules import lr_factor, scheduler
+from gans.terms import Term, lazy_correction
+
+
+def _no_closure() -> None:
+    return None
+
+
+def _terms(terms: Mapping[str, Any] | Sequence[Any] | None) -> list[Term]:
+    """The configured terms (``regularizer.<name>`` nodes instantiated), empty entries dropped."""
+    values = terms.values() if isinstance(terms, Mapping) else (terms or [])
+    return [t for t in values if isinstance(t, Term)]
+
+
+class Game(L.LightningModule):
+    """Named players under manual optimization; subclasses implement :meth:`play` and
+    :meth:`generate`.
+
+    Args:
+        players: the networks by name, e.g. ``{"generator": G, "discriminator": D}``; each is an
+            attribute of the module (``state_dict`` keys ``<name>.*``).
+        optimizer: the ``optimizer`` config group: ``optimizer.<player>`` is a ``torch.optim``
+            factory taking the parameters (a Hydra partial); ``clip_grad_norm.<player>`` a max
+            gradient norm or null; ``schedule.<player>`` a :class:`gans.schedules.LRFactor`'s
+            settings or null.
+        stepped: the players that have an optimizer, in ``configure_optimizers`` order
+            (default: every player, in order).
+        terms: loss terms (:class:`gans.terms.Term`), each owned by a player.
+        ema: ``{"enabled", "decay", "warmup"}``: an exponential moving average of each network in
+            ``averaged``, updated after every iteration, used by :meth:`sample`.
+        averaged: the players the EMA averages.
+        tags: short names in logged keys (``loss/<tag>``, ``grad_norm/<tag>``, ``lr/<tag>``);
+            default: the player's name.
+        log_every: iterations between logged scalars (one host sync each).
+        check_finite_every: iterations between finite checks (one host sync each); 0 = only
+            before a checkpoint is written.
+        seed: seeds :meth:`sample`'s own random generator.
+    """
+
+    #: the players :meth:`sample` runs (in eval mode; their EMA copies when averaged)
+    sampled: tuple[str, ...] = ()
+    #: class labels a conditional game samples with (0: unconditional)
+    num_classes: int = 0
+
+    def __init__(
+        self,
+        players: Mapping[str, nn.Module],
+        optimizer: Mapping[str, Any],
+        *,
+        stepped: Sequence[str] | None = None,
+        terms: Mapping[str, Any] | Sequence[Any] | None = None,
+        ema: Mapping[str, Any] | None = None,
+        averaged: Sequence[str] = (),
+        tags: Mapping[str, str] | None = None,
+        log_every: int = 50,
+        check_finite_every: int = 1,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        for key, value in (("log_every", log_every), ("check_finite_every", check_finite_every)):
+            if int(value) < (0 if key == "check_finite_every" else 1):
+                raise ConfigError(f"{key}={value} must be an integer >= 1")
+        self.automatic_optimization = False
+        self.player_names = tuple(players)
+        for name, network in players.items():
+            setattr(self, name, network)
+        self.stepped = tuple(stepped if stepped is not None else self.player_names)
+        self.tags = {name: (tags or {}).get(name, name) for name in self.player_names}
+        self._factories = {name: self._factory(optimizer, name) for name in self.stepped}
+        self.clip_grad_norm = self._clipping(optimizer.get("clip_grad_norm") or {})
+        self._lr_factors = {
+            name: lr_factor(name, dict(settings))
+            for name, settings in (optimizer.get("schedule") or {}).items()
+            if settings and self._known(name, "optimizer.schedule")
+        }
+        self.terms = nn.ModuleList(_terms(terms))
+        self.lazy_every = self._lazy_intervals()
+        self.averaged: tuple[str, ...] = ()
+        ema = ema or {}
+        if ema.get("enabled"):
+            self.averaged = tuple(averaged)
+            for name in self.averaged:
+                average = NetworkEMA(players[name], decay=ema["decay"], warmup=ema["warmup"])
+                setattr(self, f"{name}_ema", average)
+        self.log_every = int(log_every)
+        self.check_finite_every = int(check_finite_every)
+        self.config: dict[str, Any] = {}
+        self.stats: dict[str, Tensor] = {}
+        self.phase_counts: dict[str, int] = {}
+        self.start_iteration = 0
+        self.sample_rng = torch.Generator().manual_seed(int(seed))
+        self._first_bad: dict[str, Tensor] = {}
+        self._watched: dict[str, tuple[str, str]] = {}
+        self._check_grads = True
+        self._player_of: dict[int, str] = {}
+        self._schedulers: list[Any] = []
+        self._clock: tuple[float, int] | None = None
+        self._saved_rng: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ players
+    def _known(self, player: str, key: str) -> bool:
+        if player not in self.player_names:
+            raise ConfigError(
+                f"{key}.{player}: this game's players are {', '.join(self.player_names)}"
+            )
+        return True
+
+    def _factory(self, optimizer: Mapping[str, Any], player: str) -> Callable[..., Optimizer]:
+        factory = optimizer.get(player)
+        if not callable(factory):
+            raise ConfigError(
+                f"optimizer.{player} must be a torch.optim partial (_target_, _partial_: true): "
+                f"this game's players with optimizers are {', '.join(self.stepped)}"
+            )
+        return factory
+
+    def _clipping(self, settings: Mapping[str, Any]) -> dict[str, float]:
+        out = {}
+        for player, value in settings.items():
+            if value is None:
+                continue
+            if player not in self.stepped or float(value) <= 0:
+                raise ConfigError(
+                    f"optimizer.clip_grad_norm.{player}={value}: players are "
+                    f"{' and '.join(self.stepped)}, values must be > 0 (or null for no clipping)"
+                )
+            out[player] = float(value)
+        return out
+
+    def _lazy_intervals(self) -> dict[str, int]:
+        """The interval of each player's separate lazy terms (one per player, as in StyleGAN2)."""
+        found: dict[str, int] = {}
+        for term in self.terms:
+            if not term.lazy:
+                continue
+            self._known(term.player, f"regularizer.{term.name}.player")
+            if found.setdefault(term.player, term.every) != term.every:
+                raise ConfigError(
+                    f"regularizer.{term.name}.every={term.every}: the {term.player}'s separate "
+                    f"lazy terms must share one interval ({found[term.player]})"
+                )
+        return found
+
+    @property
+    def players(self) -> dict[str, nn.Module]:
+        """The networks by name."""
+        return {name: getattr(self, name) for name in self.player_names}
+
+    def network(self, player: str, ema: bool = True) -> nn.Module:
+        """``player``'s network, or its EMA copy when averaged and ``ema``."""
+        if ema and player in self.averaged:
+            return getattr(self, f"{player}_ema").module
+        return getattr(self, player)
+
+    @property
+    def uses_ema(self) -> bool:
+        """Whether :meth:`sample` draws from averaged networks."""
+        return any(name in self.averaged for name in self.sampled)
+
+    def terms_of(self, player: str, *, lazy: bool | None = None) -> list[Term]:
+        """``player``'s terms (only the separate lazy ones, or only the others, when asked)."""
+        return [
+            t for t in self.terms if t.player == player and (lazy is None or t.lazy == lazy)
+        ]
+
+    @property
+    def iteration(self) -> int:
+        """Completed iterations (equal to ``trainer.global_step``)."""
+        return self.trainer.global_step if self._trainer is not None else 0
+
+    def configure_optimizers(self) -> Any:
+        optimizers = []
+        for name in self.stepped:
+            optimizer = self._factories[name](getattr(self, name).parameters())
+            lazy_correction(optimizer, self.lazy_every.get(name, 1))
+            self._player_of[id(optimizer)] = name
+            optimizers.append(optimizer)
+        schedulers = [
+            scheduler(opt, self._lr_factors[name])
+            for name, opt in zip(self.stepped, optimizers, strict=True)
+            if name in self._lr_factors
+        ]
+        return (optimizers, schedulers) if schedulers else optimizers
+
+    def optimizer(self, player: str) -> Any:
+        """``player``'s (Lightning-wrapped) optimizer."""
+        optimizers = self.optimizers()
+        if not isinstance(optimizers, list):
+            optimizers = [optimizers]
+        return optimizers[self.stepped.index(player)]
+
+    # ------------------------------------------------------------------ the game's vocabulary
+    def play(self, batch: Any) -> bool:
+        """One batch of the game, as named phases; True when this batch closed an iteration."""
+        raise NotImplementedError
+
+    def generate(
+        self,
+        n: int,
+        *,
+        labels: Tensor | None,
+        inputs: Tensor | None,
+        generator: torch.Generator,
+        ema: bool,
+    ) -> Tensor:
+        """The game's samples (called by :meth:`sample`, already in eval mode and no_grad)."""
+        raise NotImplementedError
+
+    def phase(self, name: str, fn: Callable[..., Any], *args: Any, every: int = 1, **kw: Any) -> Any:
+        """Run ``fn(*args, **kw)`` on every ``every``-th time this phase is reached (its count is
+        resume state), under the profiler mark ``gans/<name>``; returns what ``fn`` returns."""
+        count = self.phase_counts.get(name, 0) + 1
+        self.phase_counts[name] = count
+        if count % every:
+            return None
+        profile = self.trainer.profiler.profile if self._trainer is not None else None
+        with profile(f"gans/{name}") if profile is not None else nullcontext():
+            return fn(*args, **kw)
+
+    @contextmanager
+    def playing(self, player: str) -> Iterator[Any]:
+        """Gradients flow to ``player``'s parameters only (``toggle_optimizer``) inside."""
+        optimizer = self.optimizer(player)
+        self.toggle_optimizer(optimizer)
+        try:
+            yield optimizer
+        finally:
+            self.untoggle_optimizer(optimizer)
+
+    def update(self, player: str, loss: Tensor, *, closes_iteration: bool = False) -> None:
+        """One step of ``player`` on ``loss``: finite note, zero_grad, backward, :meth:`step`."""
+        self.note_loss(player, loss)
+        optimizer = self.optimizer(player)
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        self.step(player, closes_iteration=closes_iteration)
+
+    def step(self, player: str, *, closes_iteration: bool = False) -> None:
+        """``player``'s optimizer step on the gradients in place, then its terms' after-step
+        rules (e.g. weight clipping); only a step that closes an iteration advances
+        ``trainer.global_step``."""
+        optimizer = self.optimizer(player)
+        if closes_iteration:
+            optimizer.step()
+        else:
+            self.trainer.strategy.optimizer_step(optimizer.optimizer, _no_closure, self)
+        network = getattr(self, player)
+        for term in self.terms:
+            if term.player == player:
+                term.after_step(network)
+
+    def record(self, **values: Tensor) -> None:
+        """Keep this step's values (detached) in :attr:`stats` for logging and monitors."""
+        self.stats.update((k, v.detach()) for k, v in values.items())
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        if not self.play(batch):
+            return
+        iteration = self.iteration
+        for name in self.averaged:
+            getattr(self, f"{name}_ema").update(getattr(self, name), iteration)
+        for sched in self._schedulers:
+            sched.step()
+        if iteration % self.log_every == 0:
+            with self.trainer.profiler.profile("gans/log_stats"):
+                self.log_stats()
+        if self.check_finite_every and iteration % self.check_finite_every == 0:
+            self.raise_if_diverged()
+
+    # ------------------------------------------------------------------ sampling
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        *,
+        labels: Tensor | None = None,
+        inputs: Tensor | None = None,
+        generator: torch.Generator | None = None,
+        ema: bool = True,
+    ) -> Tensor:
+        """``n`` samples in [-1, 1] (float32, on the module's device), drawn in eval mode from the
+        sampled networks (their EMA copies when averaged and ``ema``). Random draws come from
+        ``generator`` (default: the module's own), never from the global stream. ``labels`` fix
+        the classes of a conditional game; ``inputs`` are what the generator maps from (latent
+        vectors, or source images for translation and autoencoders)."""
+        networks = [self.network(name, ema) for name in self.sampled]
+        with evaluating(*networks):
+            out = self.generate(
+                n,
+                labels=labels,
+                inputs=inputs,
+                generator=generator if generator is not None else self.sample_rng,
+                ema=ema,
+            )
+        return out.float()
+
+    def check_fits(self, shape: tuple[int, ...]) -> None:
+        """Raise a ConfigError unless the samples have the data's sample ``shape``."""
+        made = tuple(self.sample(2, generator=torch.Generator().manual_seed(0)).shape[1:])
+        if made != tuple(shape):
+            raise ConfigError(
+                f"model.{self.sampled[0]} makes samples of shape {made} but the data has "
+                f"{tuple(shape)} (check the model's image_size/channels against data.image_size/"
+                "channels)"
+            )
+
+    def health_signals(self) -> Tensor | None:
+        """(D loss, G loss, P(real | x), P(real | G(z))) of the last step for the health monitor,
+        or None when the game has no such probabilities."""
+        return None
+
+    # ------------------------------------------------------------------ the finite check
+    def watch(self, key: str, player: str, what: str) -> None:
+        """Track ``key`` (``what`` of ``player``) in the finite check."""
+        if key not in self._first_bad:
+            self._first_bad[key] = torch.full((), -1, dtype=torch.long, device=self.device)
+            self._watched[key] = (player, what)
+
+    def note_finite(self, key: str, value: Tensor, player: str, what: str) -> None:
+        """Record the current iteration (1-based) for ``key`` the first time ``value`` is NaN or
+        Inf (a device-side update: no host sync)."""
+        self.watch(key, player, what)
+        flag = self._first_bad[key]
+        bad = ~torch.isfinite(value.detach()).all() & (flag < 0)
+        flag.copy_(torch.where(bad, self.iteration + 1, flag))
+
+    def note_loss(self, player: str, loss: Tensor) -> None:
+        self.note_finite(f"loss/{self.tags[player]}", loss, player, "loss")
+
+    def nonfinite_buffers(self) -> list[str]:
+        """Names of the floating-point buffers (BatchNorm statistics, EMA, terms' state) that hold
+        a NaN or Inf (one host sync)."""
+        named = [(k, b) for k, b in self.named_buffers() if b.is_floating_point()]
+        if not named:
+            return []
+        finite = torch.stack([torch.isfinite(b).all() for _, b in named]).tolist()
+        return [k for (k, _), ok in zip(named, finite, strict=True) if not ok]
+
+    def raise_if_diverged(self) -> None:
+        """Stop with :class:`TrainingDiverged`, naming the first iteration and player whose loss
+        or gradient norm went NaN/Inf, or the buffer that did (one host sync; all ranks agree)."""
+        keys = sorted(self._first_bad)
+        bad_buffers = self.nonfinite_buffers()
+        flags = torch.stack(
+            [self._first_bad[k] for k in keys]
+            + [torch.tensor(self.iteration if bad_buffers else -1, device=self.device)]
+        )
+        if self._trainer is not None and self.trainer.world_size > 1:
+            big = torch.iinfo(flags.dtype).max
+            flags = self.trainer.strategy.reduce(
+                torch.where(flags < 0, big, flags), reduce_op="min"
+            )
+            flags = torch.where(flags == big, -1, flags)
+        values = flags.tolist()
+        found = [(it, key) for it, key in zip(values, keys, strict=False) if it >= 0]
+        advice = " Try a lower learning rate (optimizer.lr), gradient clipping "
+        if found:
+            iteration, key = min(found)
+            player, what = self._watched[key]
+            raise TrainingDiverged(
+                f"training diverged: the {player}'s {what} ({key}) became NaN or Inf at "
+                f"iteration {iteration}; stopped without saving the diverged model."
+                f"{self._checkpoints_note()}{advice}(optimizer.clip_grad_norm.{player}) or a "
+                "regularizer."
+            )
+        if values[-1] >= 0:
+            where = f"buffer {bad_buffers[0]}" if bad_buffers else "a buffer on another rank"
+            player = bad_buffers[0].split(".")[0] if bad_buffers else "model"
+            raise TrainingDiverged(
+                f"training diverged: the {player}'s {where} is NaN or Inf at iteration "
+                f"{values[-1]} (losses and gradient norms were finite); stopped without saving "
+                f"the diverged model.{self._checkpoints_note()}{advice}or a regularizer."
+            )
+
+    def _checkpoints_note(self) -> str:
+        notes = []
+        for callback in self.trainer.checkpoint_callbacks if self._trainer is not None else []:
+            last = getattr(callback, "last_model_path", "")
+            best = getattr(callback, "best_model_path", "")
+            if last and callback.save_last:
+                notes.append(f"Last good checkpoint: {last} (resume with ckpt_path={last}).")
+            elif best and getattr(callback, "monitor", None):
+                notes.append(f"Best checkpoint kept: {best}.")
+        return "".join(f" {note}" for note in notes)
+
+    def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
+        """Clip (when configured) and measure the player's gradient norm, on unscaled grads."""
+        player = self._player_of[id(optimizer)]
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        max_norm = self.clip_grad_norm.get(player)
+        if max_norm is not None:
+            norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+        else:
+            norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+        tag = self.tags[player]
+        if self._check_grads:
+            self.note_finite(f"grad/{tag}", norm, player, "gradient norm")
+        self.stats[f"grad_norm/{tag}"] = norm.detach()
+
+    # ------------------------------------------------------------------ logging
+    def on_train_start(self) -> None:
+        self.start_iteration = self.iteration  # > 0 when resumed
+        self._first_bad, self._watched = {}, {}
+        for player in self.stepped:  # the same keys in the same order on every rank
+            self.watch(f"grad/{self.tags[player]}", player, "gradient norm")
+            self.watch(f"loss/{self.tags[player]}", player, "loss")
+        # with fp16 loss scaling, Inf gradients are expected: the scaler skips those steps
+        self._check_grads = not str(self.trainer.precision).startswith("16")
+        schedulers = self.lr_schedulers()
+        self._schedulers = [] if schedulers is None else list(
+            schedulers if isinstance(schedulers, list) else [schedulers]
+        )
+        if self._saved_rng is not None:  # here, after setup, right before the first batch is drawn
+            resume.set_rng_states(self._saved_rng)
+            self._saved_rng = None
+        self._clock = (time.perf_counter(), self.iteration)
+
+    def scalars(self) -> dict[str, Tensor]:
+        """The values logged every ``log_every`` iterations; default: every scalar stat."""
+        return {k: v for k, v in self.stats.items() if v.dim() == 0}
+
+    def log_stats(self) -> None:
+        """Log :meth:`scalars`, each player's learning rate and iterations/s (one host sync)."""
+        scalars = self.scalars()
+        metrics: dict[str, float] = {}
+        if scalars:
+            values = torch.stack([v.float().reshape(()) for v in scalars.values()]).tolist()
+            metrics = dict(zip(scalars, values, strict=True))
+        for player in self.stepped:
+            lr = self.optimizer(player).optimizer.param_groups[0]["lr"]
+            metrics[f"lr/{self.tags[player]}"] = lr
+        now, it = time.perf_counter(), self.iteration
+        if self._clock is not None and it > self._clock[1]:
+            metrics["perf/iterations_per_s"] = (it - self._clock[1]) / (now - self._clock[0])
+        self._clock = (now, it)
+        for logger in self.loggers:
+            logger.log_metrics(metrics, step=it)
+        for player in self.stepped:
+            key = f"loss/{self.tags[player]}"
+            if key in metrics:
+                self.log(key, metrics[key], prog_bar=True, logger=False)
+
+    def sync_buffers(self) -> None:
+        """Under DDP, copy rank 0's buffers (BatchNorm statistics, which each rank updates from
+        its own batches) and EMA weights to every rank, so that all ranks sample from the same
+        networks and end training with identical state. A no-op on one process."""
+        if not torch.distributed.is_available() or not torch.distributed.is_initialized():
+            return
+        tensors = list(self.buffers())
+        for name in self.averaged:
+            tensors += list(getattr(self, f"{name}_ema").parameters())
+        for tensor in tensors:
+            torch.distributed.broadcast(tensor.data, src=0)
+
+    def on_train_end(self) -> None:
+        self.sync_buffers()
+
+    # ------------------------------------------------------------------ checkpoints
+    def game_state(self) -> dict[str, Any]:
+        """The family's own counters to save for an exact resume (plain values)."""
+        return {}
+
+    def load_game_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`game_state` saved."""
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self._trainer is not None and self.trainer.training:
+            self.raise_if_diverged()  # never write a diverged model over a good checkpoint
+        wandb_ids = [
+            str(logger.version)
+            for logger in (self.loggers if self._trainer is not None else [])
+            if isinstance(logger, WandbLogger) and logger._experiment is not None
+        ]
+        checkpoint["gans"] = {
+            "config": self.config,
+            "phases": dict(self.phase_counts),
+            "rng": resume.rng_states(),
+            "wandb_run_id": wandb_ids[0] if wandb_ids else None,
+            **self.game_state(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("gans", {})
+        self.phase_counts = {str(k): int(v) for k, v in (state.get("phases") or {}).items()}
+        self._saved_rng = state.get("rng")
+        self.load_game_state(state)

@@ -1,0 +1,361 @@
+"""The GAN family: a generator against a discriminator on (optionally labelled) samples.
+
+One iteration is ``critic_steps(i)`` discriminator steps (one per batch) followed by ``n_gen``
+generator steps; every variant of the family (vanilla GAN, DCGAN, WGAN, WGAN-GP, LSGAN, SNGAN, R1,
+PacGAN, conditional, simultaneous updates, the Dirac-GAN) is a config of this one game.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from gans.batches import Batch
+from gans.errors import ConfigError
+from gans.games.base import Game
+from gans.losses import Objective
+from gans.nets.modes import evaluating
+from gans.nets.pack import pack as pack_samples
+from gans.prior import LatentPrior
+from gans.regularizers import Regularizer
+
+UPDATES = ("alternating", "simultaneous")
+
+
+class GANGame(Game):
+    """Unconditional or class-conditional GAN; D steps on every batch, G steps every n_critic-th.
+
+    Args:
+        generator: maps (z, y or None) to a sample.
+        discriminator: maps (x, y or None) to one logit (or critic value) per sample.
+        objective: maps logits to the two losses (``gans.losses``).
+        optimizer: the ``optimizer`` group (see :class:`~gans.games.base.Game`).
+        latent: ``{"dim", "prior"}``: the latent distribution p(z).
+        name: the variant's name (``model.name``).
+        n_critic: discriminator steps per generator iteration (the notes' N_disc).
+        n_gen: generator steps per iteration (the notes' "update the generator 2x more").
+        updates: ``alternating`` (D then G) or ``simultaneous``: both players step from
+            gradients taken at the same parameters (the last D step of an iteration and the
+            first G step share one evaluation; Mescheder et al. 2017, the notes' "Numerics of
+            GANs"). Simultaneous gradients come from ``torch.autograd.grad``, so that mode runs
+            in the module's own precision (no loss scaling).
+        pack: PacGAN's packing degree m (Lin et al. 2018): D judges m samples concatenated
+            (:meth:`judge`), and gradient penalties see packed inputs too; 1 = off.
+        num_classes: > 0 feeds the batch labels to both networks.
+        critic_boost: WGAN's schedule (Arjovsky et al. 2017, reference code): ``steps`` critic
+            iterations before each of the first ``first`` generator iterations and every
+            ``every``-th one; None or steps = 0 turns it off.
+        terms: the discriminator's regularizers (``gans.regularizers``); folded into the D step,
+            or (``lazy=true``) a separate ``Dreg`` phase every ``every`` D steps.
+        ema, log_every, check_finite_every, seed: the plumbing's (:class:`Game`).
+    """
+
+    sampled = ("generator",)
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        objective: Objective,
+        optimizer: Mapping[str, Any],
+        latent: Mapping[str, Any],
+        *,
+        name: str = "gan",
+        n_critic: int = 1,
+        n_gen: int = 1,
+        updates: str = "alternating",
+        pack: int = 1,
+        num_classes: int = 0,
+        critic_boost: Mapping[str, int] | None = None,
+        terms: Mapping[str, Any] | Sequence[Any] | None = None,
+        ema: Mapping[str, Any] | None = None,
+        log_every: int = 50,
+        check_finite_every: int = 1,
+        seed: int = 0,
+    ) -> None:
+        for key, value in (("model.n_critic", n_critic), ("model.n_gen", n_gen)):
+            if int(value) < 1:
+                raise ConfigError(f"{key}={value} must be an integer >= 1")
+        if updates not in UPDATES:
+            raise ConfigError(f"model.updates={updates} is unknown; allowed: {', '.join(UPDATES)}")
+        super().__init__(
+            {"generator": generator, "discriminator": discriminator},
+            optimizer,
+            stepped=("discriminator", "generator"),
+            terms=terms,
+            ema=ema,
+            averaged=("generator",),
+            tags={"generator": "g", "discriminator": "d"},
+            log_every=log_every,
+            check_finite_every=check_finite_every,
+            seed=seed,
+        )
+        self.generator: nn.Module
+        self.discriminator: nn.Module
+        self.name = str(name)
+        self.objective = objective
+        self.prior = LatentPrior(latent["dim"], latent.get("prior", "normal"))
+        self.n_critic = int(n_critic)
+        self.n_gen = int(n_gen)
+        self.simultaneous = updates == "simultaneous"
+        self.num_classes = int(num_classes or 0)
+        self.conditional = self.num_classes > 0
+        self.critic_boost = dict(critic_boost or {})
+        self.pack = int(pack)
+        self._check_terms()
+        self.d_steps_this_iteration = 0
+        self.d_steps_total = 0
+
+    @property
+    def regularizers(self) -> list[Regularizer]:
+        """The discriminator's terms."""
+        return list(self.terms)
+
+    def _check_terms(self) -> None:
+        for term in self.terms:
+            if not isinstance(term, Regularizer):
+                raise ConfigError(
+                    f"regularizer.{term.name} is not a discriminator regularizer "
+                    "(gans.regularizers)"
+                )
+            if term.lazy and (term.joint or term.player != "discriminator"):
+                raise ConfigError(f"regularizer.{term.name}.lazy=true: only D terms can be lazy")
+        if self.pack < 1:
+            raise ConfigError(f"model.pack={self.pack} must be an integer >= 1")
+        if self.pack == 1:
+            return
+        if self.conditional:
+            raise ConfigError(
+                f"model.pack={self.pack} with model.num_classes > 0: a packed discriminator has no "
+                "single label per input; packing is for unconditional models"
+            )
+        joint = [r.name for r in self.regularizers if r.joint]
+        if joint:
+            raise ConfigError(
+                f"model.pack={self.pack} cannot run regularizer.{joint[0]}, which evaluates D "
+                "on unpacked samples; use model.pack=1"
+            )
+
+    # ------------------------------------------------------------------ one batch of the game
+    def play(self, batch: Batch) -> bool:
+        x = batch.real
+        y = batch.y if self.conditional else None
+        last_d_step = self.d_steps_this_iteration + 1 >= self.critic_steps(self.iteration)
+        g_steps = self.n_gen
+        if self.simultaneous and last_d_step:
+            self.phase("DGmain", self.simultaneous_step, x, y, closes=self.n_gen == 1)
+            g_steps -= 1
+        else:
+            self.phase("Dmain", self.discriminator_step, x, y)
+        if "discriminator" in self.lazy_every:
+            every = self.lazy_every["discriminator"]
+            self.phase("Dreg", self.discriminator_reg_step, x, y, every=every)
+        if not last_d_step:
+            self.d_steps_this_iteration += 1
+            return False
+        self.d_steps_this_iteration = 0
+        for k in range(g_steps):
+            self.phase("Gmain", self.generator_step, x, y, closes=k == g_steps - 1)
+        return True
+
+    def critic_steps(self, iteration: int) -> int:
+        """Discriminator steps before generator iteration ``iteration + 1``."""
+        boost = self.critic_boost
+        if boost.get("steps", 0) and (
+            iteration < boost.get("first", 25) or iteration % boost.get("every", 500) == 0
+        ):
+            return int(boost["steps"])
+        return self.n_critic
+
+    def fake(self, n: int, y: Tensor | None) -> Tensor:
+        """G(z[, y]) for a fresh z ~ p(z) from the training random stream."""
+        return self.generator(self.prior.sample(n, self.device), y)
+
+    def judge(self, x: Tensor, y: Tensor | None) -> Tensor:
+        """D's output on a batch as D sees it: perturbed (instance noise) and packed, one value
+        per ``pack`` samples."""
+        return self.discriminator(pack_samples(self.perturb(x), self.pack), y)
+
+    def perturb(self, x: Tensor) -> Tensor:
+        """What D sees of a real or generated batch (instance noise, when configured)."""
+        for reg in self.terms:
+            x = reg.perturb(x)
+        return x
+
+    def discriminator_loss(
+        self, x: Tensor, fake: Tensor, y: Tensor | None
+    ) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+        """objective.d(D(x), D(G(z))) + the folded regularizers' terms (each on every
+        ``every``-th D step, times ``every``); returns (loss, D(G(z)), stats)."""
+        real_out = self.judge(x, y)
+        fake_out = self.judge(fake, y)
+        loss = self.objective.d_loss(real_out, fake_out)
+        stats = {"loss/d": loss.detach(), "D(x)": real_out.detach(), "D(G(z))": fake_out.detach()}
+        self.d_steps_total += 1
+        for reg in self.terms:
+            if reg.lazy or not reg.due(self.d_steps_total):
+                continue
+            if reg.joint:
+                term = self._joint_penalty(reg, x, y)
+            else:
+                term = reg.penalty(
+                    self.discriminator,
+                    pack_samples(x, self.pack),
+                    pack_samples(fake, self.pack),
+                    y,
+                    real_out,
+                    fake_out,
+                )
+            if term is not None:
+                loss = loss + reg.every * term
+                stats[f"reg/{reg.name}"] = term.detach()
+        return loss, fake_out, stats
+
+    def _joint_penalty(self, reg: Regularizer, x: Tensor, y: Tensor | None) -> Tensor:
+        z = self.prior.sample(x.shape[0], self.device)
+        return reg.joint_penalty(self.generator, self.discriminator, self.objective, x, z, y)
+
+    def add_joint_terms(self, g_loss: Tensor, x: Tensor, y: Tensor | None) -> Tensor:
+        """g_loss plus the terms that need both players' gradients (consensus), if any."""
+        for reg in self.terms:
+            if reg.joint:
+                g_loss = g_loss + self._joint_penalty(reg, x, y)
+        return g_loss
+
+    def discriminator_step(self, x: Tensor, y: Tensor | None) -> None:
+        """Dmain: one step on the discriminator loss with G(z) held fixed."""
+        with self.playing("discriminator"):
+            with torch.no_grad():
+                fake = self.fake(x.shape[0], y)
+            loss, _, stats = self.discriminator_loss(x, fake, y)
+            self.update("discriminator", loss)
+        self.stats.update(stats)
+
+    def discriminator_reg_step(self, x: Tensor, y: Tensor | None) -> None:
+        """Dreg: the separate lazy regularizers alone, times their interval, as their own step
+        (StyleGAN2's lazy R1; the optimizer is corrected by :func:`gans.terms.lazy_correction`)."""
+        with self.playing("discriminator"):
+            with torch.no_grad():
+                fake = self.fake(x.shape[0], y)
+            real_out, fake_out = self.judge(x, y), self.judge(fake, y)
+            loss = None
+            for reg in self.terms_of("discriminator", lazy=True):
+                term = reg.penalty(
+                    self.discriminator,
+                    pack_samples(x, self.pack),
+                    pack_samples(fake, self.pack),
+                    y,
+                    real_out,
+                    fake_out,
+                )
+                if term is not None:
+                    self.record(**{f"reg/{reg.name}": term})
+                    loss = reg.every * term if loss is None else loss + reg.every * term
+            if loss is not None:
+                self.update("discriminator", loss)
+
+    def generator_step(self, x: Tensor, y: Tensor | None, closes: bool) -> None:
+        """Gmain: one step on g_loss = objective.g(D(G(z))) (+ joint terms such as consensus)."""
+        with self.playing("generator"):
+            loss = self.objective.g_loss(self.judge(self.fake(x.shape[0], y), y))
+            self.stats["loss/g"] = loss.detach()
+            loss = self.add_joint_terms(loss, x, y)
+            self.update("generator", loss, closes_iteration=closes)
+
+    def simultaneous_step(self, x: Tensor, y: Tensor | None, closes: bool) -> None:
+        """DGmain: both players' gradients at the same (theta, psi), then both steps (the notes'
+        F_h = id + h v)."""
+        fake = self.fake(x.shape[0], y)
+        d_loss, fake_out, stats = self.discriminator_loss(x, fake, y)
+        g_loss = self.objective.g_loss(fake_out)
+        stats["loss/g"] = g_loss.detach()
+        g_loss = self.add_joint_terms(g_loss, x, y)
+        self.note_loss("discriminator", d_loss)
+        self.note_loss("generator", g_loss)
+        d_params = [p for p in self.discriminator.parameters() if p.requires_grad]
+        g_params = [p for p in self.generator.parameters() if p.requires_grad]
+        d_grads = torch.autograd.grad(d_loss, d_params, retain_graph=True)
+        g_grads = torch.autograd.grad(g_loss, g_params)
+        for params, grads in ((d_params, d_grads), (g_params, g_grads)):
+            for p, g in zip(params, grads, strict=True):
+                p.grad = g
+        self.step("discriminator")
+        self.step("generator", closes_iteration=closes)
+        self.stats.update(stats)
+
+    # ------------------------------------------------------------------ what the outside sees
+    def generate(
+        self,
+        n: int,
+        *,
+        labels: Tensor | None,
+        inputs: Tensor | None,
+        generator: torch.Generator,
+        ema: bool,
+    ) -> Tensor:
+        """G(z[, y]): z ~ p(z) from ``generator`` unless ``inputs`` gives the latent vectors;
+        for a conditional game, labels uniform over the classes (drawn after z) unless given."""
+        z = inputs if inputs is not None else self.prior.sample(
+            n, generator.device, generator=generator
+        )
+        y = None
+        if self.conditional:
+            if labels is None:
+                labels = torch.randint(
+                    self.num_classes, (z.shape[0],), generator=generator, device=generator.device
+                )
+            y = labels.to(self.device)
+        return self.network("generator", ema)(z.to(self.device), y)
+
+    def check_fits(self, shape: tuple[int, ...]) -> None:
+        """G's samples have the data's ``shape`` and D takes them (2 * ``pack`` samples)."""
+        super().check_fits(shape)
+        y = torch.zeros(2, dtype=torch.long, device=self.device) if self.conditional else None
+        try:
+            with torch.no_grad(), evaluating(self.discriminator):
+                self.judge(torch.zeros(2 * self.pack, *shape, device=self.device), y)
+        except RuntimeError as exc:
+            raise ConfigError(
+                f"model.discriminator cannot take samples of shape {tuple(shape)}: {exc}"
+            ) from None
+
+    def health_signals(self) -> Tensor | None:
+        stats = self.stats
+        if "loss/g" not in stats or not self.objective.probabilistic:
+            return None
+        return torch.stack(
+            [
+                stats["loss/d"].float(),
+                stats["loss/g"].float(),
+                torch.sigmoid(stats["D(x)"].float()).mean(),
+                torch.sigmoid(stats["D(G(z))"].float()).mean(),
+            ]
+        )
+
+    def scalars(self) -> dict[str, Tensor]:
+        """Losses, mean D outputs (as probabilities for BCE objectives), the Wasserstein
+        estimate for critics, regularizer values and gradient norms."""
+        stats = self.stats
+        scalars = {
+            "loss/d": stats["loss/d"],
+            "loss/g": stats["loss/g"],
+            "D(x)": self.objective.score(stats["D(x)"]).mean(),
+            "D(G(z))": self.objective.score(stats["D(G(z))"]).mean(),
+        }
+        if self.objective.estimates_distance:
+            scalars["wasserstein_estimate"] = stats["D(x)"].mean() - stats["D(G(z))"].mean()
+        scalars.update((k, v) for k, v in stats.items() if k.startswith(("reg/", "grad_norm/")))
+        return scalars
+
+    def game_state(self) -> dict[str, Any]:
+        return {
+            "d_steps_this_iteration": self.d_steps_this_iteration,
+            "d_steps_total": self.d_steps_total,
+        }
+
+    def load_game_state(self, state: dict[str, Any]) -> None:
+        self.d_steps_this_iteration = int(state.get("d_steps_this_iteration", 0))
+        self.d_steps_total = int(state.get("d_steps_total", 0))
