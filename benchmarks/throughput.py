@@ -167,8 +167,8 @@ def breakdown(cfg: DictConfig) -> list[tuple[str, float]]:
 
     rows = [
         ("data (next batch + to device)", total("train_dataloader_next", "batch_to_device")),
-        ("discriminator steps", total("gans/discriminator_step", "gans/simultaneous_step")),
-        ("generator step (+ EMA)", total("gans/generator_step")),
+        ("discriminator steps", total("gans/Dmain", "gans/DGmain", "gans/Dreg")),
+        ("generator steps", total("gans/Gmain")),
         ("logging (every log_every)", total("gans/log_stats")),
         (
             "sample grids + checkpoints",

@@ -25,7 +25,8 @@ FAST = {"num_workers": 0, "batch_size": 4}
 def images_of(dm) -> tuple[torch.Tensor, torch.Tensor]:
     """All images as the model sees them (after the on-device scaling) and their labels."""
     dm.setup()
-    return dm.on_after_batch_transfer((dm.dataset.images, dm.dataset.labels), 0)
+    batch = dm.on_after_batch_transfer((dm.dataset.images, dm.dataset.labels), 0)
+    return batch.x, getattr(batch, "y", dm.dataset.labels)
 
 
 @pytest.mark.parametrize(
@@ -278,7 +279,7 @@ def test_hflip_mirrors_about_half_of_a_batch(tmp_path):
     layouts.png_folder(tmp_path / "f", {"a": 4})
     dm = ImageFolderDataModule(tmp_path / "f", image_size=16, hflip=True, cache=False, **FAST)
     images = torch.randint(0, 256, (2000, 1, 4, 4), dtype=torch.uint8)
-    x, _ = dm.on_after_batch_transfer((images, torch.zeros(2000)), 0)
+    x = dm.on_after_batch_transfer((images, torch.zeros(2000)), 0).x
     base = images.float() / 127.5 - 1
     mirrored = (x == base.flip(-1)).flatten(1).all(1)
     assert ((x == base).flatten(1).all(1) | mirrored).all()

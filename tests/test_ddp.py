@@ -69,7 +69,7 @@ def test_two_rank_run_has_identical_ranks_and_the_all_rank_metric(tmp_path, mode
     evaluator.prepare("cpu")
     evaluator.suite.reset()
     for rank in (0, 1):
-        evaluator.add_samples(gan.sampling_generator, gan.prior, 0, "cpu", (rank, 2))
+        evaluator.add_samples(gan.sample, (rank, 2))
     recomputed = evaluator.suite.compute()
     assert recomputed["fid"] == pytest.approx(logged["fid"], rel=1e-4)
     assert recomputed["precision"] == pytest.approx(logged["precision"], abs=1e-6)

@@ -46,5 +46,5 @@ def test_profiler_sees_the_players_steps(tiny_config, tmp_path):
         "filename": "profile",
     }
     train(cfg, extra_callbacks=[keep])
-    assert len(keep.recorded["gans/discriminator_step"]) == 6
-    assert len(keep.recorded["gans/generator_step"]) == 3
+    assert len(keep.recorded["gans/Dmain"]) == 6
+    assert len(keep.recorded["gans/Gmain"]) == 3
