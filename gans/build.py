@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -16,6 +17,16 @@ from gans.games.base import Game
 #: What a checkpoint's stored config may instantiate: this package and the libraries it
 #: configures; anything else (``os.system``, ``builtins.exec``...) is refused before any call.
 ALLOWED_TARGETS = ("gans.", "torch.optim.", "torch.nn.", "torchvision.")
+#: The parts of a saved config that restoring instantiates (the rest is never instantiated).
+RESTORED = ("model", "loss", "optimizer", "regularizer", "data")
+
+
+def check_restorable(cfg: Any) -> None:
+    """Raise a ConfigError naming the first ``_target_`` outside :data:`ALLOWED_TARGETS` in the
+    parts of a saved config that restoring instantiates (:data:`RESTORED`)."""
+    for group in RESTORED:
+        if group in cfg:
+            check_targets(cfg[group], prefix=f"{group}.")
 
 
 def check_targets(cfg: Any, allowed: tuple[str, ...] = ALLOWED_TARGETS, prefix: str = "") -> None:
@@ -50,6 +61,15 @@ def compile_players(model: Game) -> None:
         network.compile()
 
 
+def config_error(exc: BaseException | None) -> ConfigError | None:
+    """The ConfigError behind an exception (Hydra wraps what a target raises), if any."""
+    while exc is not None:
+        if isinstance(exc, ConfigError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def build_model(cfg: DictConfig) -> Game:
     """The game ``cfg.model`` names, with the run's plain config attached for checkpoints."""
     if "_target_" not in cfg.model:
@@ -57,16 +77,22 @@ def build_model(cfg: DictConfig) -> Game:
             f"model={cfg.model.get('name')} has no model._target_ (the game class, e.g. "
             "gans.games.gan.GANGame)"
         )
-    game = instantiate(
-        cfg.model,
-        optimizer=cfg.optimizer,
-        terms=cfg.get("regularizer") or {},
-        ema=cfg.ema,
-        log_every=cfg.log_every,
-        check_finite_every=cfg.get("check_finite_every", 1),
-        seed=cfg.get("seed", 0),
-        _convert_="partial",
-    )
+    try:
+        game = instantiate(
+            cfg.model,
+            optimizer=cfg.optimizer,
+            terms=cfg.get("regularizer") or {},
+            ema=cfg.ema,
+            log_every=cfg.log_every,
+            check_finite_every=cfg.get("check_finite_every", 1),
+            seed=cfg.get("seed", 0),
+            _convert_="partial",
+        )
+    except InstantiationException as exc:
+        error = config_error(exc)
+        if error is not None:
+            raise error from None
+        raise
     game.config = OmegaConf.to_container(cfg, resolve=True)
     if cfg.get("channels_last"):
         game.to(memory_format=torch.channels_last)

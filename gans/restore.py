@@ -10,7 +10,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from gans.build import build_model, check_targets
+from gans.build import build_model, check_restorable
 from gans.errors import ConfigError
 from gans.games.base import Game
 
@@ -30,12 +30,12 @@ def run_config(
     checkpoint: dict[str, Any], overrides: DictConfig | dict | None = None
 ) -> DictConfig:
     """The run's resolved config with ``overrides`` merged in (e.g. ``{"data": {"root": ...}}``).
-    A checkpoint is data: every ``_target_`` in it is checked against
-    :data:`gans.build.ALLOWED_TARGETS` before anything is instantiated."""
-    check_targets(checkpoint["gans"]["config"])
+    A checkpoint is data: every ``_target_`` that restoring instantiates is checked against
+    :data:`gans.build.ALLOWED_TARGETS` before anything is."""
+    check_restorable(checkpoint["gans"]["config"])
     cfg = OmegaConf.create(checkpoint["gans"]["config"])
     if overrides:
-        check_targets(overrides)
+        check_restorable(overrides)
         cfg = OmegaConf.merge(cfg, overrides)
     return cfg
 

@@ -26,7 +26,7 @@ from gans import restore, resume, sweeps
 from gans.callbacks import monitors
 from gans.callbacks.evaluation import Evaluation
 from gans.checkpoint_io import AtomicCheckpointIO
-from gans.build import build_model
+from gans.build import build_model, config_error
 from gans.errors import ConfigError, TrainingDiverged, reports_config_errors
 from gans.loggers import choose_wandb_mode, describe
 from gans.validate import check_data, check_model_fits, check_required, validate
@@ -87,14 +87,6 @@ def _announce_resume(resumed: dict[str, Any], cfg: DictConfig) -> None:
         )
 
 
-def _config_error(exc: BaseException) -> ConfigError | None:
-    while exc is not None:
-        if isinstance(exc, ConfigError):
-            return exc
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
 def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> dict[str, Any]:
     """Fit the configured GAN; returns a summary (paths, iterations, timings, final losses).
 
@@ -136,7 +128,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         callbacks += list(extra_callbacks or [])
         loggers: list[Logger] = _loggers(cfg, resumed.get("wandb_run_id"))
     except InstantiationException as exc:
-        error = _config_error(exc)
+        error = config_error(exc)
         if error is not None:
             raise error from None
         raise

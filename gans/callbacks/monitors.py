@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import lightning as L
-import torch
 from omegaconf import DictConfig
 
 from gans.callbacks.checkpoint import IterationCheckpoint
@@ -11,8 +10,10 @@ from gans.callbacks.coverage import MixtureCoverage
 from gans.callbacks.evaluation import Evaluation
 from gans.callbacks.health import TrainingHealth
 from gans.callbacks.stacked import StackedModes
-from gans.data.stacked_mnist import StackedMNISTDataModule
+from gans.errors import ConfigError
 from gans.metrics.evaluator import build_evaluator, load_or_train_classifier
+
+QUALITIES = ("images", "coverage", "stacked", "none")
 
 
 def health(cfg: DictConfig) -> list[TrainingHealth]:
@@ -24,13 +25,17 @@ def health(cfg: DictConfig) -> list[TrainingHealth]:
 
 
 def evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Callback]:
-    """The metrics callback (and best-FID checkpoint) ``cfg.metrics`` asks for; builds the feature
-    network now, so a missing one fails before training."""
+    """The metrics callback (and best-FID checkpoint) ``cfg.metrics`` asks for, by what the data
+    says it is measured with (``data.quality``: images, coverage, stacked, none); builds the
+    feature network now, so a missing one fails before training."""
     metrics = cfg.get("metrics") or {}
     every = int(metrics.get("every", 0) or 0)
-    if every < 1:
+    quality = cfg.data.get("quality", "images")
+    if quality not in QUALITIES:
+        raise ConfigError(f"data.quality={quality} is unknown; allowed: {', '.join(QUALITIES)}")
+    if every < 1 or quality == "none":
         return []
-    if isinstance(getattr(datamodule, "modes", None), torch.Tensor):  # a 2-D mixture
+    if quality == "coverage":
         coverage = metrics.get("coverage") or {}
         return [
             MixtureCoverage(
@@ -42,7 +47,7 @@ def evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Cal
                 within=float(coverage.get("within", 3.0)),
             )
         ]
-    if isinstance(datamodule, StackedMNISTDataModule):
+    if quality == "stacked":
         digits = datamodule.digits()
         digits.prepare_data()
         classifier, _, _ = load_or_train_classifier(digits, metrics)
@@ -55,8 +60,11 @@ def evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Cal
                 batch_size=int(metrics.get("batch_size", 500)),
             )
         ]
-    if len(datamodule.sample_shape) != 3:  # image metrics need images
-        return []
+    if len(datamodule.sample_shape) != 3:
+        raise ConfigError(
+            f"data.quality=images but data={cfg.data.get('name')} gives samples of shape "
+            f"{tuple(datamodule.sample_shape)}; use metrics=none"
+        )
     evaluation = Evaluation(build_evaluator(cfg, datamodule), every)
     callbacks: list[L.Callback] = [evaluation]
     if metrics.get("best_checkpoint", True) and "fid" in metrics.get("compute", []):
