@@ -35,9 +35,7 @@ def check_targets(cfg: Any, allowed: tuple[str, ...] = ALLOWED_TARGETS, prefix: 
         items = cfg.items_ex(resolve=False) if isinstance(cfg, DictConfig) else cfg.items()
         for key, value in items:
             path = f"{prefix}{key}"
-            if key == "_target_" and not (
-                isinstance(value, str) and value.startswith(allowed)
-            ):
+            if key == "_target_" and not (isinstance(value, str) and value.startswith(allowed)):
                 raise ConfigError(
                     f"{path}={value} is refused: a saved run's config may only instantiate "
                     f"targets under {', '.join(allowed)} (was the checkpoint tampered with?)"
@@ -49,7 +47,7 @@ def check_targets(cfg: Any, allowed: tuple[str, ...] = ALLOWED_TARGETS, prefix: 
 
 
 def compile_players(model: Game) -> None:
-    """``torch.compile`` every player in place (state_dict keys unchanged; EMA copies stay eager)."""
+    """``torch.compile`` every player in place (same state_dict keys; EMA copies stay eager)."""
     needs_double_backward = [t.name for t in model.terms if t.double_backward]
     if needs_double_backward:
         raise ConfigError(

@@ -23,10 +23,10 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
 from gans import restore, resume, sweeps
+from gans.build import build_model, config_error
 from gans.callbacks import monitors
 from gans.callbacks.evaluation import Evaluation
 from gans.checkpoint_io import AtomicCheckpointIO
-from gans.build import build_model, config_error
 from gans.errors import ConfigError, TrainingDiverged, reports_config_errors
 from gans.loggers import choose_wandb_mode, describe
 from gans.validate import check_data, check_model_fits, check_required, validate

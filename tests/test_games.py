@@ -162,8 +162,8 @@ def test_every_callback_works_against_a_game_that_is_not_the_gan_family(tmp_path
     layouts.mnist(stacked / "data", train=60, test=0)
     summary = train(
         toy(stacked, *TINY, "data=stacked_mnist", f"data.root={stacked / 'data'}",
-            "data.count=64", "data.num_workers=0", "iterations=2", "metrics=default", "metrics.every=2",
-            "metrics.stacked.num_samples=200", "metrics.batch_size=100",
+            "data.count=64", "data.num_workers=0", "iterations=2", "metrics=default",
+            "metrics.every=2", "metrics.stacked.num_samples=200", "metrics.batch_size=100",
             "metrics.classifier.steps=3", f"metrics.cache_dir={tmp_path / 'cache'}")
     )  # fmt: skip
     assert 1 <= summary["metrics"]["modes"] <= 200

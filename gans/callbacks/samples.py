@@ -13,7 +13,6 @@ from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
 
-
 def log_image(logger: Logger, key: str, grid: Tensor, step: int) -> None:
     """Send a (C, H, W) image in [0, 1] to a logger that can show images (others keep the PNG)."""
     if isinstance(logger, WandbLogger):

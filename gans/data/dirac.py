@@ -42,5 +42,7 @@ class DiracDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return DataLoader(_Zeros(self.batch_size, self.dim), batch_size=None)
 
-    def on_after_batch_transfer(self, batch: tuple[Tensor, Tensor], dataloader_idx: int) -> Unlabelled:
+    def on_after_batch_transfer(
+        self, batch: tuple[Tensor, Tensor], dataloader_idx: int
+    ) -> Unlabelled:
         return Unlabelled(batch[0])

@@ -199,9 +199,7 @@ class Game(L.LightningModule):
 
     def terms_of(self, player: str, *, lazy: bool | None = None) -> list[Term]:
         """``player``'s terms (only the separate lazy ones, or only the others, when asked)."""
-        return [
-            t for t in self.terms if t.player == player and (lazy is None or t.lazy == lazy)
-        ]
+        return [t for t in self.terms if t.player == player and (lazy is None or t.lazy == lazy)]
 
     @property
     def iteration(self) -> int:
@@ -246,7 +244,9 @@ class Game(L.LightningModule):
         """The game's samples (called by :meth:`sample`, already in eval mode and no_grad)."""
         raise NotImplementedError
 
-    def phase(self, name: str, fn: Callable[..., Any], *args: Any, every: int = 1, **kw: Any) -> Any:
+    def phase(
+        self, name: str, fn: Callable[..., Any], *args: Any, every: int = 1, **kw: Any
+    ) -> Any:
         """Run ``fn(*args, **kw)`` on every ``every``-th time this phase is reached (its count is
         resume state), under the profiler mark ``gans/<name>``; returns what ``fn`` returns."""
         count = self.phase_counts.get(name, 0) + 1
@@ -447,8 +447,10 @@ class Game(L.LightningModule):
         # with fp16 loss scaling, Inf gradients are expected: the scaler skips those steps
         self._check_grads = not str(self.trainer.precision).startswith("16")
         schedulers = self.lr_schedulers()
-        self._schedulers = [] if schedulers is None else list(
-            schedulers if isinstance(schedulers, list) else [schedulers]
+        self._schedulers = (
+            []
+            if schedulers is None
+            else list(schedulers if isinstance(schedulers, list) else [schedulers])
         )
         if self._saved_rng is not None:  # here, after setup, right before the first batch is drawn
             resume.set_rng_states(self._saved_rng)

@@ -298,8 +298,10 @@ class GANGame(Game):
     ) -> Tensor:
         """G(z[, y]): z ~ p(z) from ``generator`` unless ``inputs`` gives the latent vectors;
         for a conditional game, labels uniform over the classes (drawn after z) unless given."""
-        z = inputs if inputs is not None else self.prior.sample(
-            n, generator.device, generator=generator
+        z = (
+            inputs
+            if inputs is not None
+            else self.prior.sample(n, generator.device, generator=generator)
         )
         y = None
         if self.conditional:
