@@ -41,3 +41,25 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         finally:
             os.close(directory)
         return None
+
+
+def remove_stale_temporaries(directory: str | os.PathLike) -> list[Path]:
+    """Delete the ``.<name>.tmp-<pid>`` files a killed writer left in ``directory`` (those whose
+    process no longer runs); returns what was removed."""
+    removed = []
+    for temporary in Path(directory).glob(".*.tmp-*"):
+        pid = temporary.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            temporary.unlink(missing_ok=True)
+            removed.append(temporary)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from lightning.pytorch.loggers import Logger, WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
 
 
 def wandb_credentials_available() -> bool:
@@ -37,7 +38,10 @@ def choose_wandb_mode() -> str:
 
 
 def describe(loggers: list[Logger]) -> list[str]:
-    """Lines saying where each logger wrote, with the ``wandb sync`` command for offline runs."""
+    """Lines saying where each logger wrote, with the ``wandb sync`` command for offline runs.
+    Empty on ranks other than 0, where a W&B logger's experiment is a dummy with no attributes."""
+    if rank_zero_only.rank != 0:
+        return []
     lines = []
     for logger in loggers:
         if isinstance(logger, WandbLogger):

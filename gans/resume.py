@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
@@ -52,17 +50,23 @@ def prepare(cfg: DictConfig) -> dict[str, Any]:
         current: str | None = str(cfg.paths.run_dir)
     except Exception:  # noqa: BLE001  (no Hydra run to interpolate from, e.g. compose API)
         current = None
-    path = find_checkpoint(str(cfg.ckpt_path), current)
+    path = find_checkpoint(str(cfg.ckpt_path), current).resolve()
     # memory-mapped: only the few entries read here come off the disk; Lightning loads it fully
     checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     state = checkpoint.get("gans", {})
-    if default_dir and path.parent.name == "checkpoints":
-        cfg.paths.run_dir = str(path.parent.parent)
+    old_dir = path.parent.parent if path.parent.name == "checkpoints" else None
+    if default_dir and old_dir is not None:
+        cfg.paths.run_dir = str(old_dir)
+    # an explicit paths.run_dir elsewhere forks the run: a new W&B run that records its parent
+    forked = current is not None and not default_dir and Path(current).resolve() != old_dir
     cfg.ckpt_path = str(path)
     return {
         "path": str(path),
         "iteration": int(checkpoint.get("global_step", 0)),
-        "wandb_run_id": state.get("wandb_run_id"),
+        "wandb_run_id": None if forked else state.get("wandb_run_id"),
+        "forked_from": {"checkpoint": str(path), "wandb_run_id": state.get("wandb_run_id")}
+        if forked
+        else None,
         "config": state.get("config", {}),
     }
 
@@ -72,6 +76,8 @@ def changed_keys(saved: dict[str, Any], cfg: DictConfig) -> list[str]:
     lengths aside), e.g. to warn that a resumed run is not the same experiment."""
     now = OmegaConf.to_container(cfg, resolve=True)
     skip = ("paths", "ckpt_path", "iterations", "trainer.max_steps", "hydra")
+    old_dir = str((saved.get("paths") or {}).get("run_dir") or "")
+    new_dir = str(now["paths"]["run_dir"]) if "paths" in now else ""
     out: list[str] = []
 
     def walk(a: Any, b: Any, prefix: str) -> None:
@@ -80,38 +86,10 @@ def changed_keys(saved: dict[str, Any], cfg: DictConfig) -> list[str]:
         if isinstance(a, dict) and isinstance(b, dict):
             for key in sorted(set(a) | set(b)):
                 walk(a.get(key), b.get(key), f"{prefix}.{key}" if prefix else str(key))
+        elif isinstance(a, str) and old_dir and a.replace(old_dir, new_dir) == b:
+            return  # a path inside the run directory (a checkpoint or log folder)
         elif a != b:
             out.append(prefix)
 
     walk(saved, now, "")
     return out
-
-
-def rng_states() -> dict[str, Any]:
-    """Every random number generator training draws from (Python, NumPy, torch CPU and CUDA),
-    as plain containers and tensors that load with ``weights_only=True``."""
-    version, keys, gauss = random.getstate()
-    numpy_state = np.random.get_state()
-    states: dict[str, Any] = {
-        "python": [version, list(keys), gauss],
-        "numpy": [
-            numpy_state[0],
-            torch.from_numpy(numpy_state[1].astype(np.int64)),
-            *numpy_state[2:],
-        ],
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
-
-
-def set_rng_states(states: dict[str, Any]) -> None:
-    """Restore what :func:`rng_states` saved."""
-    version, keys, gauss = states["python"]
-    random.setstate((version, tuple(keys), gauss))
-    name, keys, pos, has_gauss, cached = states["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(states["torch"])
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])

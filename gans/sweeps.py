@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import sys
 from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from gans.errors import ConfigError
+from gans.loggers import choose_wandb_mode
 
 
 def multirun() -> bool:
@@ -51,6 +56,8 @@ def group_runs(cfg: DictConfig) -> None:
 
 
 AUTO_OBJECTIVES = ("fid", "reverse_kl", "kl")
+FAILED = "failed.json"
+log = logging.getLogger(__name__)
 
 
 def objective(summary: dict[str, Any], cfg: DictConfig) -> float:
@@ -68,3 +75,50 @@ def objective(summary: dict[str, Any], cfg: DictConfig) -> float:
             f"metrics.optimize={key} is not one of this run's metrics ({', '.join(scores)})"
         )
     return float(scores[key])
+
+
+def record_failure(cfg: DictConfig, exc: BaseException) -> None:
+    """A sweep job that failed (a bad value, a diverged run) fails alone: its reason goes to
+    ``<job dir>/failed.json`` for the end-of-sweep summary and, when the job logs to W&B, into a
+    W&B run of its own (in the sweep's group) marked failed."""
+    hydra_cfg = HydraConfig.get()
+    job_dir = Path(hydra_cfg.runtime.output_dir)
+    overrides = list(hydra_cfg.overrides.task)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    record = {"job": hydra_cfg.job.num, "overrides": overrides, "error": str(exc),
+              "kind": type(exc).__name__}  # fmt: skip
+    (job_dir / FAILED).write_text(json.dumps(record, indent=1))
+    log.error("job %s (%s) failed: %s", hydra_cfg.job.num, " ".join(overrides), exc)
+    logger = next(
+        (n for n in (cfg.get("logger") or {}).values()
+         if isinstance(n, DictConfig) and str(n.get("_target_", "")).endswith("WandbLogger")),
+        None,
+    )  # fmt: skip
+    if logger is None or record["kind"] == "TrainingDiverged":  # a diverged run has its own
+        return
+    import wandb
+
+    sweep = Path(hydra_cfg.sweep.dir)
+    run = wandb.init(
+        project=logger.get("project"),
+        group=f"{sweep.parent.name}-{sweep.name}",
+        name=f"{hydra_cfg.job.name}[{hydra_cfg.job.override_dirname}]",
+        dir=str(job_dir),
+        config={"overrides": overrides, "error": str(exc)},
+        mode=choose_wandb_mode(),
+    )
+    run.summary["error"] = str(exc)
+    run.finish(exit_code=2)
+
+
+class FailureSummary(Callback):
+    """At the end of a multirun, list the jobs that failed and why (from their ``failed.json``)."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep = Path(config.hydra.sweep.dir)
+        failed = [json.loads(p.read_text()) for p in sorted(sweep.glob(f"*/{FAILED}"))]
+        if not failed:
+            return
+        lines = [f"{len(failed)} job(s) of the sweep in {sweep} failed:"]
+        lines += [f"  job {r['job']} ({' '.join(r['overrides'])}): {r['error']}" for r in failed]
+        print("\n".join(lines), file=sys.stderr, flush=True)

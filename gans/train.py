@@ -22,11 +22,11 @@ from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
-from gans import restore, resume, sweeps
+from gans import restore, resume, rng, sweeps
 from gans.build import build_model, config_error
 from gans.callbacks import monitors
 from gans.callbacks.evaluation import Evaluation
-from gans.checkpoint_io import AtomicCheckpointIO
+from gans.checkpoint_io import AtomicCheckpointIO, remove_stale_temporaries
 from gans.errors import ConfigError, TrainingDiverged, reports_config_errors
 from gans.loggers import choose_wandb_mode, describe
 from gans.validate import check_data, check_model_fits, check_required, validate
@@ -121,7 +121,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         callbacks = _instantiate_all(cfg.callbacks)
         if not cfg.trainer.get("enable_progress_bar", True):
             callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
-        evaluation = monitors.evaluation(cfg, datamodule)
+        with rng.preserved():  # e.g. training the metrics' classifier: not from the run's stream
+            evaluation = monitors.evaluation(cfg, datamodule)
         callbacks += evaluation
         health = monitors.health(cfg)
         callbacks += health
@@ -139,6 +140,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         plugins=[AtomicCheckpointIO()],
     )
     hyperparams = OmegaConf.to_container(cfg, resolve=True)
+    if resumed.get("forked_from"):
+        hyperparams["forked_from"] = resumed["forked_from"]
     if evaluation and isinstance(evaluation[0], Evaluation):
         evaluator = evaluation[0].evaluator
         hyperparams["metrics_protocol"] = evaluator.protocol(cfg.ema.enabled).as_dict()
@@ -146,6 +149,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     for logger in loggers:
         logger.log_hyperparams(hyperparams)
 
+    for stale in remove_stale_temporaries(cfg.paths.checkpoints):
+        log.info("removed %s, left by a checkpoint write that was killed", stale)
     where = describe(loggers)
     started = time.perf_counter()
     try:
@@ -210,10 +215,10 @@ def _report(summary: dict[str, Any]) -> None:
 def main(cfg: DictConfig) -> float:
     try:
         summary = train(cfg)
-    except TrainingDiverged as exc:
+    except (ConfigError, TrainingDiverged) as exc:
         if not sweeps.multirun():
             raise
-        log.error("%s", exc)  # one diverged job does not end the sweep; it scores NaN
+        sweeps.record_failure(cfg, exc)  # one bad job does not end the sweep; it scores NaN
         return float("nan")
     return sweeps.objective(summary, cfg)
 

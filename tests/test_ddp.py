@@ -74,3 +74,23 @@ def test_two_rank_run_has_identical_ranks_and_the_all_rank_metric(tmp_path, mode
     assert recomputed["fid"] == pytest.approx(logged["fid"], rel=1e-4)
     assert recomputed["precision"] == pytest.approx(logged["precision"], abs=1e-6)
     assert recomputed["recall"] == pytest.approx(logged["recall"], abs=1e-6)
+
+
+@pytest.mark.parametrize("logger", ["wandb", "tensorboard", "none"])
+def test_two_rank_run_works_with_each_logger(tmp_path, logger):
+    """``trainer=ddp_cpu`` with the default logger (W&B, offline here) and the others: on rank 1
+    a W&B experiment is a dummy, and nothing may read its attributes there."""
+    run = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "gans.train", *TINY, "trainer=ddp_cpu", "iterations=2",
+         f"logger={logger}", f"hydra.run.dir={run}"],
+        cwd=ROOT,
+        env={**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 2
+    if logger == "wandb":
+        assert len(list((run / "wandb").glob("offline-run-*"))) == 1  # one run, from rank 0

@@ -23,6 +23,7 @@ from gans.terms import lazy_correction
 from gans.train import train
 from tests import layouts
 from tests.conftest import TINY, compose_config
+from tests.test_metrics import METRIC_RUN
 from tests.test_resume import assert_same_state
 
 QUIET = [
@@ -126,20 +127,13 @@ def test_every_callback_works_against_a_game_that_is_not_the_gan_family(tmp_path
     cfg = toy(
         tmp_path / "digits",
         *TINY,
-        "iterations=4",
         "sample_every=2",
         "checkpoint_every=2",
         "trainer.enable_progress_bar=true",
-        "metrics=default",
-        "metrics.every=2",
-        "metrics.num_samples=100",
-        "metrics.num_reference=300",
-        "metrics.kid_subset_size=50",
-        "metrics.batch_size=50",
-        "metrics.classifier.steps=20",
+        *METRIC_RUN,
         f"metrics.cache_dir={tmp_path / 'cache'}",
+        "iterations=4",
         "health.every=1",
-        "logger=csv",
     )
     summary = train(cfg)
     run = tmp_path / "digits"

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from gans.train import train
+from tests import layouts
 from tests.conftest import ROOT, TINY, compose_config, run_train
 
 RING = [
@@ -57,6 +58,38 @@ def test_interrupted_and_resumed_equals_uninterrupted_bit_for_bit(tmp_path, base
     a = torch.load(whole / "checkpoints" / "last.ckpt", weights_only=True)
     b = torch.load(last, weights_only=True)
     assert_same_state(a, b)
+
+
+def streamed_folder(root) -> list[str]:
+    """A PNG image folder streamed by a DataLoader (no in-memory cache): 64 images, 4 batches."""
+    layouts.png_folder(root, {"a": 40, "b": 24}, size=16)
+    return [*TINY, "data=image_folder", f"data.root={root}", "data.channels=1",
+            "data.in_memory=false", "data.num_workers=0", "data.cache=false",
+            "checkpoint_every=0", "logger=csv"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "stop", "end"),
+    [("ring", 5, 12), ("digits", 14, 42), ("folder", 6, 11)],
+    ids=["ring-ema", "dcgan-in-memory", "dcgan-streamed"],
+)
+def test_a_run_stopped_mid_epoch_resumes_bit_for_bit(tmp_path, data, stop, end):
+    """The loader's position in the epoch is checkpointed: the resumed run sees the batches the
+    uninterrupted one saw next, not the start of the epoch again."""
+    base = {"ring": RING, "digits": DIGITS}.get(data) or streamed_folder(tmp_path / "images")
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    train(compose_config([*base, f"paths.run_dir={whole}", f"iterations={end}"]))
+    train(compose_config([*base, f"paths.run_dir={parts}", f"iterations={stop}"]))
+    last = parts / "checkpoints" / "last.ckpt"
+    saved = torch.load(last, weights_only=True)
+    assert saved["loops"]["fit_loop"]["state_dict"]["combined_loader"][0]["consumed"] > 0
+    train(
+        compose_config([*base, f"paths.run_dir={parts}", f"iterations={end}", f"ckpt_path={last}"])
+    )
+    assert_same_state(
+        torch.load(whole / "checkpoints" / "last.ckpt", weights_only=True),
+        torch.load(last, weights_only=True),
+    )
 
 
 def test_ckpt_path_last_continues_the_latest_run_in_its_directory_and_wandb_run(tmp_path):

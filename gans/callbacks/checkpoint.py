@@ -26,11 +26,17 @@ class IterationCheckpoint(ModelCheckpoint):
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any
     ) -> None:
-        every = self._every_n_train_steps
-        if every < 1 or trainer.global_step % every or self._should_skip_saving_checkpoint(trainer):
+        step, every = trainer.global_step, self._every_n_train_steps
+        periodic = every >= 1 and step % every == 0
+        # the last iteration's ``last`` is written here, at the batch's end, not in on_train_end
+        # (where Lightning has already closed the epoch): a run continued from it resumes in
+        # the middle of the epoch, where the uninterrupted run would be
+        final = 0 < trainer.max_steps <= step or trainer.should_stop
+        if not (periodic or final) or self._should_skip_saving_checkpoint(trainer):
             return
         candidates = self._monitor_candidates(trainer)
-        self._save_topk_checkpoint(trainer, candidates)
+        if periodic:
+            self._save_topk_checkpoint(trainer, candidates)
         self._save_last_checkpoint(trainer, candidates)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from gans import rng
 from gans.callbacks.periodic import EveryIterations
 from gans.errors import ConfigError
 from gans.metrics.evaluator import Evaluator
@@ -31,7 +32,8 @@ class Evaluation(EveryIterations):
                 f"metrics.num_samples={self.evaluator.num_samples} must be divisible by the "
                 f"number of processes ({trainer.world_size}), so every rank generates a share"
             )
-        self.evaluator.prepare(pl_module.device, (trainer.global_rank, trainer.world_size))
+        with rng.preserved():
+            self.evaluator.prepare(pl_module.device, (trainer.global_rank, trainer.world_size))
 
     def protocol(self, pl_module: Any):  # noqa: ANN201
         return self.evaluator.protocol(ema=pl_module.uses_ema)

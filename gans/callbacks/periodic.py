@@ -6,12 +6,16 @@ from typing import Any
 
 import lightning as L
 
+from gans import rng
+
 
 class EveryIterations(L.Callback):
     """Calls :meth:`run` after every ``every``-th generator iteration (not at iteration 0, not
     twice for one iteration: with n_critic > 1 several batches end at the same iteration, nor
     at the iteration a resumed run starts from) and, when ``at_end``, once more at the end of
-    training. What :meth:`run` returns is kept in ``history`` as ``(iteration, results)``."""
+    training. What :meth:`run` returns is kept in ``history`` as ``(iteration, results)``.
+    Each call first runs the game's finite check, and draws nothing from the training random
+    stream (metrics on or off leave the trained weights the same)."""
 
     at_end = True
 
@@ -22,7 +26,10 @@ class EveryIterations(L.Callback):
 
     def _fire(self, trainer: L.Trainer, pl_module: Any) -> None:
         self._last_step = trainer.global_step
-        self.history.append((trainer.global_step, self.run(trainer, pl_module)))
+        pl_module.raise_if_diverged()  # never score or plot a diverged model
+        with rng.preserved():  # whatever run() draws leaves the training stream where it was
+            results = self.run(trainer, pl_module)
+        self.history.append((trainer.global_step, results))
 
     def run(self, trainer: L.Trainer, pl_module: Any) -> dict[str, float]:
         raise NotImplementedError

@@ -12,6 +12,8 @@ from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
+from gans import rng
+
 
 def log_image(logger: Logger, key: str, grid: Tensor, step: int) -> None:
     """Send a (C, H, W) image in [0, 1] to a logger that can show images (others keep the PNG)."""
@@ -60,7 +62,9 @@ class SampleGrid(L.Callback):
         if step == self._last_step:
             return
         self._last_step = step
-        grid = self.grid(pl_module)
+        pl_module.raise_if_diverged()  # never write a diverged model's grid
+        with rng.preserved():
+            grid = self.grid(pl_module)
         if grid is not None:
             self._save(grid, step, trainer)
 

@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from gans.data import cache
 from gans.data.memory import InMemoryDataModule
-from gans.data.sampling import EpochShuffle, loader_generator
+from gans.data.sampling import EpochShuffle, ResumableLoader, loader_generator
 from gans.data.transforms import Preprocess, random_hflip, to_signed_unit
 from gans.errors import ConfigError
 
@@ -297,10 +297,12 @@ class ImageDataModule(InMemoryDataModule):
         self.setup()
         if self.streamed is None:
             return super().train_dataloader()
-        return DataLoader(
+        self.position = EpochShuffle(len(self.streamed), batch_size=self.batch_size)
+        return ResumableLoader(
             self.streamed,
+            position=self.position,
             batch_size=self.batch_size,
-            sampler=EpochShuffle(len(self.streamed)),
+            sampler=self.position,
             generator=loader_generator(),
             drop_last=True,
             num_workers=self.num_workers,

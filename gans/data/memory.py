@@ -10,7 +10,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from gans.batches import Batch, typed
-from gans.data.sampling import ShuffledBatches, loader_generator
+from gans.data.sampling import EpochShuffle, ResumableLoader, ShuffledBatches, loader_generator
 from gans.errors import ConfigError
 
 
@@ -51,6 +51,7 @@ class InMemoryDataModule(L.LightningDataModule):
             raise ConfigError(f"data.batch_size={batch_size} must be an integer >= 1")
         self.batch_size = int(batch_size)
         self.dataset: TensorBatches | None = None
+        self.position: EpochShuffle | None = None
 
     def load(self) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
@@ -76,11 +77,18 @@ class InMemoryDataModule(L.LightningDataModule):
         self.setup()
         assert self.dataset is not None
         batches = ShuffledBatches(len(self.dataset), self.batch_size, drop_last=True)
-        return DataLoader(
-            self.dataset, sampler=batches, batch_size=None, generator=loader_generator()
+        self.position = batches.sampler
+        return ResumableLoader(
+            self.dataset,
+            sampler=batches,
+            batch_size=None,
+            generator=loader_generator(),
+            position=self.position,
         )
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Batch:
         """The loader's ``(x, y)`` as a typed batch (:mod:`gans.batches`): ``Labelled`` when the
-        data has classes, else ``Unlabelled``."""
+        data has classes, else ``Unlabelled``. Counts the batch as consumed for resuming."""
+        if self.position is not None:
+            self.position.consumed += 1
         return typed(batch, int(self.num_classes))

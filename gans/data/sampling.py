@@ -1,12 +1,14 @@
 """Shuffling that depends only on the run's seed and the epoch, so a resumed run sees the same
-batches as an uninterrupted one (Lightning calls ``set_epoch`` before every epoch)."""
+batches as an uninterrupted one (Lightning calls ``set_epoch`` before every epoch), also when it
+stopped in the middle of an epoch: the loader's state is its position in the epoch."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import torch
-from torch.utils.data import BatchSampler, Sampler
+from torch.utils.data import BatchSampler, DataLoader, Sampler
 
 
 class EpochShuffle(Sampler[int]):
@@ -14,30 +16,57 @@ class EpochShuffle(Sampler[int]):
     the global torch seed, i.e. the run's ``seed`` after ``seed_everything``); unlike
     ``RandomSampler`` it draws nothing from the global random number generator."""
 
-    def __init__(self, n: int, seed: int | None = None) -> None:
+    def __init__(self, n: int, seed: int | None = None, batch_size: int = 1) -> None:
         self.n = int(n)
         self.seed = int(torch.initial_seed() if seed is None else seed) % (2**63)
+        self.batch_size = int(batch_size)
         self.epoch = 0
+        #: batches of the current epoch the training has used (counted by the datamodule)
+        self.consumed = 0
+        self._resume: tuple[int, int] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
+
+    def resume(self, epoch: int, consumed: int) -> None:
+        """Start the next pass over ``epoch`` after its first ``consumed`` batches."""
+        self._resume = (int(epoch), int(consumed))
 
     def __len__(self) -> int:
         return self.n
 
     def __iter__(self) -> Iterator[int]:
         generator = torch.Generator().manual_seed((self.seed + self.epoch) % (2**63))
-        yield from torch.randperm(self.n, generator=generator).tolist()
+        order = torch.randperm(self.n, generator=generator).tolist()
+        skip, self._resume = (self._resume or (0, 0)), None
+        self.consumed = skip[1] if skip[0] == self.epoch else 0
+        yield from order[self.consumed * self.batch_size :]
 
 
 class ShuffledBatches(BatchSampler):
     """``BatchSampler`` over :class:`EpochShuffle` that passes ``set_epoch`` on."""
 
     def __init__(self, n: int, batch_size: int, drop_last: bool = True) -> None:
-        super().__init__(EpochShuffle(n), batch_size, drop_last)
+        super().__init__(EpochShuffle(n, batch_size=batch_size), batch_size, drop_last)
 
     def set_epoch(self, epoch: int) -> None:
         self.sampler.set_epoch(epoch)  # type: ignore[attr-defined]
+
+
+class ResumableLoader(DataLoader):
+    """A ``DataLoader`` whose state is its ``position`` (an :class:`EpochShuffle`) in the epoch:
+    Lightning saves :meth:`state_dict` in checkpoints and calls :meth:`load_state_dict` when it
+    resumes, so a run stopped mid-epoch continues with the next unseen batch."""
+
+    def __init__(self, *args: Any, position: EpochShuffle, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.position = position
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.position.epoch, "consumed": self.position.consumed}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.position.resume(state["epoch"], state["consumed"])
 
 
 def loader_generator() -> torch.Generator:

@@ -34,7 +34,7 @@ from lightning.pytorch.loggers import WandbLogger
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from gans import resume
+from gans import rng
 from gans.ema import NetworkEMA
 from gans.errors import ConfigError, TrainingDiverged
 from gans.nets.modes import evaluating
@@ -453,7 +453,7 @@ class Game(L.LightningModule):
             else list(schedulers if isinstance(schedulers, list) else [schedulers])
         )
         if self._saved_rng is not None:  # here, after setup, right before the first batch is drawn
-            resume.set_rng_states(self._saved_rng)
+            rng.set_rng_states(self._saved_rng)
             self._saved_rng = None
         self._clock = (time.perf_counter(), self.iteration)
 
@@ -516,7 +516,7 @@ class Game(L.LightningModule):
         checkpoint["gans"] = {
             "config": self.config,
             "phases": dict(self.phase_counts),
-            "rng": resume.rng_states(),
+            "rng": rng.rng_states(),
             "wandb_run_id": wandb_ids[0] if wandb_ids else None,
             **self.game_state(),
         }

@@ -201,18 +201,31 @@ class GANGame(Game):
             if reg.joint:
                 term = self._joint_penalty(reg, x, y)
             else:
-                term = reg.penalty(
-                    self.discriminator,
-                    pack_samples(x, self.pack),
-                    pack_samples(fake, self.pack),
-                    y,
-                    real_out,
-                    fake_out,
-                )
+                term = self._penalty(reg, x, fake, y, real_out, fake_out)
             if term is not None:
                 loss = loss + reg.every * term
                 stats[f"reg/{reg.name}"] = term.detach()
         return loss, fake_out, stats
+
+    def _penalty(
+        self,
+        reg: Regularizer,
+        x: Tensor,
+        fake: Tensor,
+        y: Tensor | None,
+        real_out: Tensor,
+        fake_out: Tensor,
+    ) -> Tensor | None:
+        """A D regularizer's term on the batch as D sees it (packed)."""
+        pack = self.pack
+        return reg.penalty(
+            self.discriminator,
+            pack_samples(x, pack),
+            pack_samples(fake, pack),
+            y,
+            real_out,
+            fake_out,
+        )
 
     def _joint_penalty(self, reg: Regularizer, x: Tensor, y: Tensor | None) -> Tensor:
         z = self.prior.sample(x.shape[0], self.device)
@@ -243,14 +256,7 @@ class GANGame(Game):
             real_out, fake_out = self.judge(x, y), self.judge(fake, y)
             loss = None
             for reg in self.terms_of("discriminator", lazy=True):
-                term = reg.penalty(
-                    self.discriminator,
-                    pack_samples(x, self.pack),
-                    pack_samples(fake, self.pack),
-                    y,
-                    real_out,
-                    fake_out,
-                )
+                term = self._penalty(reg, x, fake, y, real_out, fake_out)
                 if term is not None:
                     self.record(**{f"reg/{reg.name}": term})
                     loss = reg.every * term if loss is None else loss + reg.every * term

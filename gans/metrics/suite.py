@@ -18,7 +18,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.inception import InceptionScore
 from torchmetrics.image.kid import KernelInceptionDistance
 
-from gans.errors import ConfigError
+from gans.errors import ConfigError, TrainingDiverged
 
 METRICS = ("fid", "kid", "is", "prdc")
 # KID and IS keep every feature vector by design; their warning says so on each construction.
@@ -101,6 +101,13 @@ class MetricSuite:
         self.fake = []
 
     def update(self, features: Tensor, logits: Tensor) -> None:
+        """Add generated samples' features and logits; refuses NaN/Inf (which would reach the
+        matrix square root of the FID and crash the process) with :class:`TrainingDiverged`."""
+        if not (torch.isfinite(features).all() and torch.isfinite(logits).all()):
+            raise TrainingDiverged(
+                "the generated samples' features hold NaN or Inf (the generator has diverged); "
+                "refusing to compute metrics on them"
+            )
         self.fid.update(features, real=False)
         self.kid.update(features, real=False)
         self.inception_score.update(logits)
