@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # pip warns once per package about local index folders some machines lack; keep the log readable.
 PIP_QUIET := grep -v "is neither a file nor a directory" || true
 
-.PHONY: install train test bench lint format clean
+.PHONY: install train test test-faults bench lint format clean
 
 install: $(STAMP)
 
@@ -25,7 +25,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py $(ARGS)
 
 test: $(STAMP)
-	WANDB_MODE=offline $(BIN)/python -m pytest $(PYTEST_ARGS)
+	WANDB_MODE=offline $(BIN)/python -m pytest -m "not faults" $(PYTEST_ARGS)
+
+# Fault injection (tests/faults/): killed runs resumed, a dead loader worker, a full disk, NaN
+# injected, damaged checkpoints. Slower; CI runs it as its own step.
+test-faults: $(STAMP)
+	WANDB_MODE=offline $(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check gans tests experiments benchmarks

@@ -9,6 +9,8 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from gans.errors import CheckpointWriteFailed
+
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """``torch.save`` streams into ``.<name>.tmp-<pid>`` beside the target, which is flushed to
@@ -33,6 +35,12 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(temporary, target)
+        except (OSError, RuntimeError) as exc:  # torch.save reports a failed write as either
+            previous = "the previous one is intact" if target.exists() else "none was written"
+            raise CheckpointWriteFailed(
+                f"could not write the checkpoint {target} ({exc}); {previous}. Free disk space "
+                "(or point paths.run_dir elsewhere) and resume with ckpt_path=last"
+            ) from exc
         finally:
             temporary.unlink(missing_ok=True)
         directory = os.open(target.parent, os.O_RDONLY)

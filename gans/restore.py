@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from gans.build import build_model, check_restorable
 from gans.errors import ConfigError
 from gans.games.base import Game
+from gans.resume import read_checkpoint
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -20,7 +21,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"ckpt={path} does not exist")
-    checkpoint = torch.load(file, map_location="cpu", weights_only=True)
+    checkpoint = read_checkpoint(file, "ckpt")
     if "gans" not in checkpoint or "config" not in checkpoint["gans"]:
         raise ConfigError(f"ckpt={path} was not written by gans.train (no 'gans' config in it)")
     return checkpoint

@@ -13,6 +13,21 @@ from gans.errors import ConfigError
 DEFAULT_RUN_DIR = "${hydra:runtime.output_dir}"
 
 
+def read_checkpoint(path: Path, key: str, mmap: bool = False) -> dict[str, Any]:
+    """``torch.load(path, weights_only=True)``, or a ConfigError naming ``key`` when the file is
+    truncated, corrupt or not a checkpoint."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except Exception as exc:  # noqa: BLE001  (pickle, zip and mmap each raise their own type)
+        raise ConfigError(
+            f"{key}={path} is not a readable checkpoint (truncated or corrupt?): "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise ConfigError(f"{key}={path} is not a Lightning checkpoint (no state_dict in it)")
+    return checkpoint
+
+
 def find_checkpoint(ckpt_path: str, run_dir: str | None) -> Path:
     """The file ``ckpt_path`` names: a path, or ``last``: ``<run_dir>/checkpoints/last.ckpt``
     when the run directory already has one (``hydra.run.dir`` pointed at the old run), else the
@@ -52,7 +67,7 @@ def prepare(cfg: DictConfig) -> dict[str, Any]:
         current = None
     path = find_checkpoint(str(cfg.ckpt_path), current).resolve()
     # memory-mapped: only the few entries read here come off the disk; Lightning loads it fully
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    checkpoint = read_checkpoint(path, "ckpt_path", mmap=True)
     state = checkpoint.get("gans", {})
     old_dir = path.parent.parent if path.parent.name == "checkpoints" else None
     if default_dir and old_dir is not None:

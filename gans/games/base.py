@@ -41,6 +41,9 @@ from gans.nets.modes import evaluating
 from gans.schedules import lr_factor, scheduler
 from gans.terms import Term, lazy_correction
 
+#: a finite-check stamp is iteration * SEQ + the note's order within the iteration
+SEQ = 1 << 20
+
 
 def _no_closure() -> None:
     return None
@@ -130,6 +133,7 @@ class Game(L.LightningModule):
         self.start_iteration = 0
         self.sample_rng = torch.Generator().manual_seed(int(seed))
         self._first_bad: dict[str, Tensor] = {}
+        self._seq = (0, 0)  # (iteration, notes in it so far)
         self._watched: dict[str, tuple[str, str]] = {}
         self._check_grads = True
         self._player_of: dict[int, str] = {}
@@ -357,12 +361,17 @@ class Game(L.LightningModule):
             self._watched[key] = (player, what)
 
     def note_finite(self, key: str, value: Tensor, player: str, what: str) -> None:
-        """Record the current iteration (1-based) for ``key`` the first time ``value`` is NaN or
-        Inf (a device-side update: no host sync)."""
+        """Record when ``key`` is first NaN or Inf (a device-side update: no host sync): the
+        iteration (1-based) and the note's order within it, so that the check reports what went
+        bad first (a loss before the gradient computed from it)."""
         self.watch(key, player, what)
+        iteration = self.iteration + 1
+        if iteration != self._seq[0]:
+            self._seq = (iteration, 0)
+        self._seq = (iteration, min(self._seq[1] + 1, SEQ - 1))
         flag = self._first_bad[key]
         bad = ~torch.isfinite(value.detach()).all() & (flag < 0)
-        flag.copy_(torch.where(bad, self.iteration + 1, flag))
+        flag.copy_(torch.where(bad, iteration * SEQ + self._seq[1], flag))
 
     def note_loss(self, player: str, loss: Tensor) -> None:
         self.note_finite(f"loss/{self.tags[player]}", loss, player, "loss")
@@ -383,7 +392,7 @@ class Game(L.LightningModule):
         bad_buffers = self.nonfinite_buffers()
         flags = torch.stack(
             [self._first_bad[k] for k in keys]
-            + [torch.tensor(self.iteration if bad_buffers else -1, device=self.device)]
+            + [torch.tensor(self.iteration * SEQ if bad_buffers else -1, device=self.device)]
         )
         if self._trainer is not None and self.trainer.world_size > 1:
             big = torch.iinfo(flags.dtype).max
@@ -395,7 +404,8 @@ class Game(L.LightningModule):
         found = [(it, key) for it, key in zip(values, keys, strict=False) if it >= 0]
         advice = " Try a lower learning rate (optimizer.lr), gradient clipping "
         if found:
-            iteration, key = min(found)
+            stamp, key = min(found)
+            iteration = stamp // SEQ
             player, what = self._watched[key]
             raise TrainingDiverged(
                 f"training diverged: the {player}'s {what} ({key}) became NaN or Inf at "
@@ -408,8 +418,8 @@ class Game(L.LightningModule):
             player = bad_buffers[0].split(".")[0] if bad_buffers else "model"
             raise TrainingDiverged(
                 f"training diverged: the {player}'s {where} is NaN or Inf at iteration "
-                f"{values[-1]} (losses and gradient norms were finite); stopped without saving "
-                f"the diverged model.{self._checkpoints_note()}{advice}or a regularizer."
+                f"{values[-1] // SEQ} (losses and gradient norms were finite); stopped without "
+                f"saving the diverged model.{self._checkpoints_note()}{advice}or a regularizer."
             )
 
     def _checkpoints_note(self) -> str:
