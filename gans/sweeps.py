@@ -26,13 +26,17 @@ def multirun() -> bool:
 RELAUNCHING = ("ddp", "ddp_find_unused_parameters_true", "ddp_find_unused_parameters_false")
 
 
+class SweepError(ConfigError):
+    """A setting no job of the sweep can run with: it ends the sweep (not one job)."""
+
+
 def check_sweepable(cfg: DictConfig) -> None:
     """Refuse a multirun whose trainer would re-launch the command (and so the whole sweep) in
     every child process."""
     strategy = str(cfg.trainer.get("strategy", "auto"))
     devices = cfg.trainer.get("devices", 1)
     if strategy in RELAUNCHING and devices not in (1, [0], "1"):
-        raise ConfigError(
+        raise SweepError(
             f"trainer.strategy={strategy} cannot run inside a Hydra multirun: Lightning starts "
             "the other processes by re-running this command, -m and all, so each would run the "
             "whole sweep again (Lightning #11300). Use "

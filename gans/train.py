@@ -216,7 +216,7 @@ def main(cfg: DictConfig) -> float:
     try:
         summary = train(cfg)
     except (ConfigError, TrainingDiverged) as exc:
-        if not sweeps.multirun():
+        if not sweeps.multirun() or isinstance(exc, sweeps.SweepError):
             raise
         sweeps.record_failure(cfg, exc)  # one bad job does not end the sweep; it scores NaN
         return float("nan")
