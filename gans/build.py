@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from gans.errors import ConfigError
 from gans.games.base import Game
@@ -59,6 +59,16 @@ def compile_players(model: Game) -> None:
         network.compile()
 
 
+def _as_gan_family(cfg: DictConfig) -> DictConfig:
+    """A config saved before games had families (no ``model._target_``: every model was the
+    GAN's) with the GAN family's target and objective filled in, so old checkpoints restore."""
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.model._target_ = "gans.games.gan.GANGame"
+        cfg.model.objective = cfg.loss
+    return cfg
+
+
 def config_error(exc: BaseException | None) -> ConfigError | None:
     """The ConfigError behind an exception (Hydra wraps what a target raises), if any."""
     while exc is not None:
@@ -71,10 +81,12 @@ def config_error(exc: BaseException | None) -> ConfigError | None:
 def build_model(cfg: DictConfig) -> Game:
     """The game ``cfg.model`` names, with the run's plain config attached for checkpoints."""
     if "_target_" not in cfg.model:
-        raise ConfigError(
-            f"model={cfg.model.get('name')} has no model._target_ (the game class, e.g. "
-            "gans.games.gan.GANGame)"
-        )
+        if "generator" not in cfg.model or "discriminator" not in cfg.model:
+            raise ConfigError(
+                f"model={cfg.model.get('name')} has no model._target_ (the game class, e.g. "
+                "gans.games.gan.GANGame)"
+            )
+        cfg = _as_gan_family(cfg)
     try:
         game = instantiate(
             cfg.model,

@@ -258,3 +258,17 @@ def test_a_tampered_checkpoint_config_is_refused_and_resume_ignores_it(tmp_path)
                         f"ckpt_path={tampered}"])
     )  # fmt: skip
     assert resumed["iterations"] == 3 and not target.exists()
+
+
+def test_a_checkpoint_saved_before_game_families_still_restores(tmp_path):
+    """Configs saved before ``model._target_`` existed were all GANs."""
+    run = tmp_path / "run"
+    train(compose_config([*TINY, "iterations=1", "logger=none", f"paths.run_dir={run}"]))
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    del ckpt["gans"]["config"]["model"]["_target_"], ckpt["gans"]["config"]["model"]["objective"]
+    old = tmp_path / "old.ckpt"
+    torch.save(ckpt, old)
+    _, model, iteration = restore(old)
+    assert type(model).__name__ == "GANGame" and iteration == 1
+    assert torch.equal(model.generator.state_dict()["net.0.weight"],
+                       ckpt["state_dict"]["generator.net.0.weight"])  # fmt: skip
