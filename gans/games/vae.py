@@ -1,0 +1,130 @@
+"""The variational autoencoder as a game of one: encoder and decoder minimise one loss together
+(the notes' lab 01; Kingma & Welling 2014)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gans.batches import Batch
+from gans.games.base import Game
+from gans.prior import LatentPrior
+
+
+def kl_per_dimension(mu: Tensor, log_var: Tensor) -> Tensor:
+    """KL(N(mu, sigma^2) || N(0, 1)) per latent dimension, averaged over the batch:
+    -1/2 (1 + log sigma^2 - mu^2 - sigma^2) (the notes' regularization term, negated)."""
+    return (-0.5 * (1 + log_var - mu.pow(2) - log_var.exp())).mean(dim=0)
+
+
+def vae_loss(
+    logits: Tensor, x01: Tensor, mu: Tensor, log_var: Tensor, beta: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    """(loss, reconstruction, KL per dimension): loss = beta * (mean over pixels of the binary
+    cross-entropy between x in [0, 1] and sigmoid(logits)) + sum_j KL_j, averaged over the batch
+    (the notes' lab 01 loss, to minimise)."""
+    reconstruction = F.binary_cross_entropy_with_logits(logits, x01)
+    kl = kl_per_dimension(mu, log_var)
+    return beta * reconstruction + kl.sum(), reconstruction, kl
+
+
+class VAEGame(Game):
+    """One step per batch on the VAE loss; samples are sigmoid(decoder(z)), z ~ N(0, I), mapped
+    to [-1, 1] like every game's.
+
+    Args:
+        encoder: x -> (mu, log sigma^2).
+        decoder: z -> pixel logits.
+        optimizer: the ``optimizer`` group; ``optimizer.encoder`` and ``optimizer.decoder``
+            (Adam is per parameter, so two Adams with one setting are one Adam over both).
+        latent: ``{"dim", "prior"}`` (the prior must be ``normal``: the KL term assumes it).
+        beta: the reconstruction weight (the notes: 10).
+        active_threshold: a latent dimension with mean KL above this is an active unit.
+    """
+
+    sampled = ("decoder",)
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        decoder: nn.Module,
+        optimizer: Mapping[str, Any],
+        latent: Mapping[str, Any],
+        *,
+        name: str = "vae",
+        beta: float = 10.0,
+        active_threshold: float = 0.01,
+        terms: Any = None,
+        ema: Mapping[str, Any] | None = None,
+        log_every: int = 50,
+        check_finite_every: int = 1,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(
+            {"encoder": encoder, "decoder": decoder},
+            optimizer,
+            terms=terms,
+            ema=ema,
+            averaged=("decoder",),
+            log_every=log_every,
+            check_finite_every=check_finite_every,
+            seed=seed,
+        )
+        self.encoder: nn.Module
+        self.decoder: nn.Module
+        self.name = str(name)
+        self.prior = LatentPrior(latent["dim"], "normal")
+        self.beta = float(beta)
+        self.active_threshold = float(active_threshold)
+
+    def play(self, batch: Batch) -> bool:
+        self.phase("VAEmain", self.vae_step, batch.real)
+        return True
+
+    def vae_step(self, x: Tensor) -> None:
+        """Encode, reparameterise z = mu + eps * exp(log sigma^2 / 2), decode, one step of both."""
+        mu, log_var = self.encoder(x)
+        z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
+        loss, reconstruction, kl = vae_loss(self.decoder(z), (x + 1) / 2, mu, log_var, self.beta)
+        self.record(
+            **{"loss/vae": loss, "reconstruction": reconstruction, "kl": kl.sum()},
+            kl_per_dim=kl,
+            active_units=(kl > self.active_threshold).sum(),
+        )
+        self.note_loss("encoder", loss)
+        for player in ("encoder", "decoder"):
+            self.optimizer(player).zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        self.step("encoder")
+        self.step("decoder", closes_iteration=True)
+
+    def scalars(self) -> dict[str, Tensor]:
+        """Loss, reconstruction, KL, active units and the KL of each latent dimension."""
+        scalars = {k: v for k, v in self.stats.items() if v.dim() == 0}
+        per_dim = self.stats.get("kl_per_dim")
+        if per_dim is not None:
+            scalars.update((f"kl_per_dim/{j}", v) for j, v in enumerate(per_dim))
+        return scalars
+
+    def generate(
+        self,
+        n: int,
+        *,
+        labels: Tensor | None,
+        inputs: Tensor | None,
+        generator: torch.Generator,
+        ema: bool,
+    ) -> Tensor:
+        """sigmoid(decoder(z)) * 2 - 1 for z ~ N(0, I), or for ``inputs``: latent vectors
+        (n, d_z), or images to reconstruct through the encoder's mean."""
+        if inputs is None:
+            z = self.prior.sample(n, generator.device, generator=generator)
+        elif inputs.dim() == 2 and inputs.shape[1] == self.prior.dim:
+            z = inputs
+        else:
+            z = self.encoder(inputs.to(self.device))[0]
+        return torch.sigmoid(self.network("decoder", ema)(z.to(self.device))) * 2 - 1
