@@ -41,6 +41,7 @@ def test_a_short_vae_run_learns_and_logs_its_terms(tmp_path):
     assert summary["iterations"] == 40
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
     assert (tmp_path / "samples" / "iter_000040.png").is_file()
+    assert (tmp_path / "samples" / "recon_000040.png").is_file()  # x beside x-hat
     with open(next(tmp_path.glob("csv/**/metrics.csv"))) as f:
         rows = [r for r in csv.DictReader(f) if r.get("reconstruction")]
     assert len(rows) == 40

@@ -84,6 +84,8 @@ class Game(L.LightningModule):
     sampled: tuple[str, ...] = ()
     #: class labels a conditional game samples with (0: unconditional)
     num_classes: int = 0
+    #: True when ``sample(n, inputs=x)`` maps real samples x to their reconstructions/outputs
+    reconstructs: bool = False
 
     def __init__(
         self,

@@ -46,7 +46,8 @@ class VAEGame(Game):
         active_threshold: a latent dimension with mean KL above this is an active unit.
     """
 
-    sampled = ("decoder",)
+    sampled = ("decoder", "encoder")  # both in eval mode while sampling or reconstructing
+    reconstructs = True
 
     def __init__(
         self,
