@@ -34,6 +34,7 @@ PARTNERS = {
     ("data", "image_folder"): ["data.root=/tmp"],
     ("data", "ring"): ["model=gan", "model.generator.output=linear"],
     ("data", "grid"): ["model=gan", "model.generator.output=linear"],
+    ("optimizer", "vae"): ["model=vae"],  # the VAE's players are an encoder and a decoder
 }
 
 
