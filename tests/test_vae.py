@@ -42,9 +42,23 @@ def test_a_short_vae_run_learns_and_logs_its_terms(tmp_path):
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
     assert (tmp_path / "samples" / "iter_000040.png").is_file()
     assert (tmp_path / "samples" / "recon_000040.png").is_file()  # x beside x-hat
+    assert (tmp_path / "samples" / "traversal_000040.png").is_file()  # a row per latent dim
     with open(next(tmp_path.glob("csv/**/metrics.csv"))) as f:
         rows = [r for r in csv.DictReader(f) if r.get("reconstruction")]
     assert len(rows) == 40
     assert {"loss/vae", "kl", "active_units", "kl_per_dim/19", "lr/encoder"} <= set(rows[0])
     first, last = float(rows[0]["reconstruction"]), float(rows[-1]["reconstruction"])
     assert last < 0.8 * first  # it learns to reconstruct the digits
+
+
+def test_the_latent_traversal_sweeps_one_dimension_per_row(tmp_path):
+    from gans.build import build_model
+
+    cfg = compose_config(["model=vae", "data.image_size=16", f"paths.run_dir={tmp_path}"])
+    model = build_model(cfg)
+    images = model.traversal(steps=5, span=3.0)
+    assert images.shape == (20 * 5, 1, 16, 16)
+    assert images.min() >= -1 and images.max() <= 1
+    z = torch.zeros(1, 20)
+    z[0, 7] = 3.0  # row 7, last column
+    assert torch.allclose(images[7 * 5 + 4], model.sample(1, inputs=z)[0], atol=1e-5)

@@ -111,6 +111,17 @@ class VAEGame(Game):
             scalars.update((f"kl_per_dim/{j}", v) for j, v in enumerate(per_dim))
         return scalars
 
+    @torch.no_grad()
+    def traversal(self, steps: int = 9, span: float = 3.0) -> Tensor:
+        """Latent traversal: for each latent dimension j (a row), decode z = 0 except z_j swept
+        over [-span, span] in ``steps`` values (a column each): (d_z * steps, C, H, W)."""
+        dim = self.prior.dim
+        z = torch.zeros(dim, steps, dim)
+        values = torch.linspace(-span, span, steps)
+        for j in range(dim):
+            z[j, :, j] = values
+        return self.sample(dim * steps, inputs=z.reshape(dim * steps, dim))
+
     def generate(
         self,
         n: int,
