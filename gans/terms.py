@@ -12,8 +12,6 @@ Two ways to be lazy (Karras et al. 2020, StyleGAN2, Sec. 3.1 and App. B):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from torch import nn
 from torch.optim import Optimizer
 
@@ -77,8 +75,3 @@ def lazy_correction(optimizer: Optimizer, every: int) -> None:
         group["lr"] = group["lr"] * c
         if "betas" in group:
             group["betas"] = tuple(beta**c for beta in group["betas"])
-
-
-def terms_of(terms: Iterable[Term], player: str) -> list[Term]:
-    """The terms that belong to ``player``, in order."""
-    return [t for t in terms if t.player == player]

@@ -31,39 +31,35 @@ def fixed_samples(pl_module: Any, num: int, seed: int) -> Tensor:
     return pl_module.sample(num, labels=labels, generator=torch.Generator().manual_seed(seed))
 
 
-class SampleGrid(L.Callback):
-    """Every ``every`` iterations and at the end of training, draw the game's samples
-    (:meth:`~gans.games.base.Game.sample`: EMA when enabled, eval mode) on fixed randomness (and,
-    for conditional games, labels cycling through the classes) and save
-    ``<dirpath>/iter_XXXXXX.png``.
-    """
+class PeriodicImage(L.Callback):
+    """An image of the game written every ``every`` iterations (0: only at the end) and at the
+    end of training, as ``<dirpath>/<prefix>_XXXXXX.png`` and the logged image ``key``. Each
+    write first runs the game's finite check (no diverged model is drawn) and draws nothing from
+    the training random stream. Subclasses say whether they apply to a game and draw the grid."""
 
-    def __init__(
-        self, dirpath: str, every: int = 500, num: int = 64, nrow: int = 8, seed: int = 0
-    ) -> None:
+    prefix = "image"
+    key = "image"
+
+    def __init__(self, dirpath: str, every: int = 0) -> None:
         self.dirpath = Path(dirpath)
         self.every = int(every)
-        self.num = int(num)
-        self.nrow = int(nrow)
-        self.seed = int(seed)
         self.last_path: Path | None = None
         self._last_step = -1
 
-    @torch.no_grad()
+    def applies(self, pl_module: Any) -> bool:
+        return True
+
     def grid(self, pl_module: Any) -> Tensor | None:
-        """The current grid as a (C, H, W) tensor in [0, 1]; None when G does not make images."""
-        images = fixed_samples(pl_module, self.num, self.seed).cpu()
-        if images.dim() != 4:  # points (Dirac-GAN, 2-D mixtures) are not an image grid
-            return None
-        return make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), padding=2)
+        """The image as a (C, H, W) tensor in [0, 1], or None when there is none to draw."""
+        raise NotImplementedError
 
     def write(self, trainer: L.Trainer, pl_module: Any) -> None:
         step = trainer.global_step
-        if step == self._last_step:
+        if step == self._last_step or not self.applies(pl_module):
             return
         self._last_step = step
-        pl_module.raise_if_diverged()  # never write a diverged model's grid
-        with rng.preserved():
+        pl_module.raise_if_diverged()
+        with rng.preserved(), torch.no_grad():
             grid = self.grid(pl_module)
         if grid is not None:
             self._save(grid, step, trainer)
@@ -71,11 +67,11 @@ class SampleGrid(L.Callback):
     @rank_zero_only
     def _save(self, grid: Tensor, step: int, trainer: L.Trainer) -> None:
         self.dirpath.mkdir(parents=True, exist_ok=True)
-        path = self.dirpath / f"iter_{step:06d}.png"
+        path = self.dirpath / f"{self.prefix}_{step:06d}.png"
         save_image(grid, path)
         self.last_path = path
         for logger in trainer.loggers:
-            log_image(logger, "samples", grid, step)
+            log_image(logger, self.key, grid, step)
 
     def on_train_start(self, trainer: L.Trainer, pl_module: Any) -> None:
         self._last_step = trainer.global_step
@@ -87,3 +83,29 @@ class SampleGrid(L.Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
         self.write(trainer, pl_module)
+
+
+class SampleGrid(PeriodicImage):
+    """Every ``every`` iterations and at the end of training, draw the game's samples
+    (:meth:`~gans.games.base.Game.sample`: EMA when enabled, eval mode) on fixed randomness (and,
+    for conditional games, labels cycling through the classes) and save
+    ``<dirpath>/iter_XXXXXX.png`` (logged as ``samples``).
+    """
+
+    prefix = "iter"
+    key = "samples"
+
+    def __init__(
+        self, dirpath: str, every: int = 500, num: int = 64, nrow: int = 8, seed: int = 0
+    ) -> None:
+        super().__init__(dirpath, every)
+        self.num = int(num)
+        self.nrow = int(nrow)
+        self.seed = int(seed)
+
+    def grid(self, pl_module: Any) -> Tensor | None:
+        """The current grid in [0, 1]; None when the game does not make images."""
+        images = fixed_samples(pl_module, self.num, self.seed).cpu()
+        if images.dim() != 4:  # points (Dirac-GAN, 2-D mixtures) are not an image grid
+            return None
+        return make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), padding=2)

@@ -113,11 +113,11 @@ class Game(L.LightningModule):
         self.tags = {name: (tags or {}).get(name, name) for name in self.player_names}
         self._factories = {name: self._factory(optimizer, name) for name in self.stepped}
         self.clip_grad_norm = self._clipping(optimizer.get("clip_grad_norm") or {})
-        self._lr_factors = {
-            name: lr_factor(name, dict(settings))
-            for name, settings in (optimizer.get("schedule") or {}).items()
-            if settings and self._known(name, "optimizer.schedule")
-        }
+        self._lr_factors = {}
+        for name, settings in (optimizer.get("schedule") or {}).items():
+            if settings:
+                self._known(name, "optimizer.schedule")
+                self._lr_factors[name] = lr_factor(name, dict(settings))
         self.terms = nn.ModuleList(_terms(terms))
         self.lazy_every = self._lazy_intervals()
         self.averaged: tuple[str, ...] = ()
@@ -144,12 +144,11 @@ class Game(L.LightningModule):
         self._saved_rng: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ players
-    def _known(self, player: str, key: str) -> bool:
+    def _known(self, player: str, key: str) -> None:
         if player not in self.player_names:
             raise ConfigError(
                 f"{key}.{player}: this game's players are {', '.join(self.player_names)}"
             )
-        return True
 
     def _factory(self, optimizer: Mapping[str, Any], player: str) -> Callable[..., Optimizer]:
         factory = optimizer.get(player)
@@ -291,9 +290,8 @@ class Game(L.LightningModule):
         else:
             self.trainer.strategy.optimizer_step(optimizer.optimizer, _no_closure, self)
         network = getattr(self, player)
-        for term in self.terms:
-            if term.player == player:
-                term.after_step(network)
+        for term in self.terms_of(player):
+            term.after_step(network)
 
     def record(self, **values: Tensor) -> None:
         """Keep this step's values (detached) in :attr:`stats` for logging and monitors."""
