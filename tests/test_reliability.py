@@ -16,6 +16,7 @@ from gans.checkpoint_io import remove_stale_temporaries
 from gans.errors import TrainingDiverged
 from gans.metrics.suite import MetricSuite
 from gans.train import train
+from tests import layouts
 from tests.conftest import TINY, compose_config, run_train
 from tests.test_metrics import METRIC_RUN
 from tests.test_resume import assert_same_state
@@ -38,6 +39,21 @@ def test_metrics_grids_and_health_checks_leave_the_trained_weights_unchanged(tmp
     assert_same_state(
         torch.load(tmp_path / "bare" / "checkpoints" / "last.ckpt", weights_only=True),
         torch.load(tmp_path / "watched" / "checkpoints" / "last.ckpt", weights_only=True),
+    )
+
+
+def test_the_run_that_decodes_a_dataset_trains_as_the_runs_that_read_its_cache(tmp_path):
+    """Decoding an image folder into its cache ran a DataLoader whose iterator drew its seed
+    from the global random stream: the first run on a dataset differed from every later one."""
+    layouts.png_folder(tmp_path / "images", {"a": 20, "b": 12}, size=16)
+    base = [*QUIET, "iterations=3", "logger=none", "metrics=none", "sample_every=0",
+            "data=image_folder", f"data.root={tmp_path / 'images'}", "data.channels=1"]  # fmt: skip
+    for run in ("decodes", "reads_cache"):
+        train(compose_config([*base, f"paths.run_dir={tmp_path / run}"]))
+    assert list((tmp_path / "images" / ".gans-cache").glob("*.pt"))
+    assert_same_state(
+        torch.load(tmp_path / "decodes" / "checkpoints" / "last.ckpt", weights_only=True),
+        torch.load(tmp_path / "reads_cache" / "checkpoints" / "last.ckpt", weights_only=True),
     )
 
 

@@ -13,6 +13,7 @@ import time
 import pytest
 import torch
 
+from gans.data.sampling import EpochShuffle, ResumableLoader
 from gans.train import train
 from tests import layouts
 from tests.conftest import ROOT, TINY, compose_config, run_train
@@ -70,13 +71,16 @@ def streamed_folder(root) -> list[str]:
 
 @pytest.mark.parametrize(
     ("data", "stop", "end"),
-    [("ring", 5, 12), ("digits", 14, 42), ("folder", 6, 11)],
-    ids=["ring-ema", "dcgan-in-memory", "dcgan-streamed"],
+    [("ring", 5, 12), ("digits", 14, 42), ("folder", 6, 11), ("workers", 4, 11)],
+    ids=["ring-ema", "dcgan-in-memory", "dcgan-streamed", "dcgan-streamed-workers-epoch-end"],
 )
 def test_a_run_stopped_mid_epoch_resumes_bit_for_bit(tmp_path, data, stop, end):
     """The loader's position in the epoch is checkpointed: the resumed run sees the batches the
-    uninterrupted one saw next, not the start of the epoch again."""
+    uninterrupted one saw next, not the start of the epoch again; with worker processes too,
+    whose first batches are drawn before Lightning starts the epoch."""
     base = {"ring": RING, "digits": DIGITS}.get(data) or streamed_folder(tmp_path / "images")
+    if data == "workers":
+        base = [o.replace("num_workers=0", "num_workers=2") for o in base]
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     train(compose_config([*base, f"paths.run_dir={whole}", f"iterations={end}"]))
     train(compose_config([*base, f"paths.run_dir={parts}", f"iterations={stop}"]))
@@ -90,6 +94,34 @@ def test_a_run_stopped_mid_epoch_resumes_bit_for_bit(tmp_path, data, stop, end):
         torch.load(whole / "checkpoints" / "last.ckpt", weights_only=True),
         torch.load(last, weights_only=True),
     )
+
+
+def test_each_ddp_process_takes_its_own_equal_share_of_the_epoch():
+    single = list(EpochShuffle(10, seed=3))
+    shares = [list(EpochShuffle(10, seed=3, share=(rank, 3))) for rank in range(3)]
+    assert [len(s) for s in shares] == [3, 3, 3]
+    assert sorted(sum(shares, [])) == sorted(single[:9])  # disjoint; the 10th sits out
+    assert shares[1] == single[1:9:3]
+
+
+def test_a_loader_state_at_the_end_of_an_epoch_resumes_at_the_next_epochs_start():
+    data = torch.arange(12)
+    position = EpochShuffle(12, seed=5, batch_size=4)
+    loader = ResumableLoader(data, position=position, sampler=position, batch_size=4,
+                             drop_last=True)  # fmt: skip
+    epochs = []
+    for epoch in range(2):
+        position.set_epoch(epoch)
+        epochs.append([b.tolist() for b in loader])
+    position = EpochShuffle(12, seed=5, batch_size=4)
+    fresh = ResumableLoader(data, position=position, sampler=position, batch_size=4,
+                            drop_last=True)  # fmt: skip
+    fresh.load_state_dict({"epoch": 0, "consumed": 3})  # no set_epoch before the first iter
+    assert [b.tolist() for b in fresh] == epochs[1]
+    position = EpochShuffle(12, seed=5, batch_size=4)
+    fresh = ResumableLoader(data, position=position, sampler=position, batch_size=4)
+    fresh.load_state_dict({"epoch": 1, "consumed": 1})
+    assert [b.tolist() for b in fresh] == epochs[1][1:]
 
 
 def test_ckpt_path_last_continues_the_latest_run_in_its_directory_and_wandb_run(tmp_path):
@@ -122,6 +154,7 @@ KILLED_WHILE_SAVING = """
 import sys, time
 from pathlib import Path
 import lightning as L
+from gans.data.sampling import EpochShuffle, ResumableLoader
 from gans.train import train
 from tests.conftest import compose_config
 

@@ -265,6 +265,7 @@ class ImageDataModule(InMemoryDataModule):
             batch_size=256,
             num_workers=self.num_workers,
             collate_fn=list,
+            generator=torch.Generator(),  # not the global one: decoding must not shift training
         )
         filled = 0
         for items in loader:

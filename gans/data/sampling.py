@@ -1,6 +1,8 @@
 """Shuffling that depends only on the run's seed and the epoch, so a resumed run sees the same
 batches as an uninterrupted one (Lightning calls ``set_epoch`` before every epoch), also when it
-stopped in the middle of an epoch: the loader's state is its position in the epoch."""
+stopped in the middle of an epoch: the loader's state is its position in the epoch. Under DDP
+each process takes its own share of the epoch's permutation here (the trainer configs turn off
+Lightning's sampler injection, which neither splits a batch sampler nor knows the position)."""
 
 from __future__ import annotations
 
@@ -8,15 +10,31 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch.utils.data import BatchSampler, DataLoader, Sampler
+
+
+def process_share() -> tuple[int, int]:
+    """(rank, world size) of this process in the default process group; (0, 1) without one."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 class EpochShuffle(Sampler[int]):
     """A random permutation of ``range(n)`` drawn from ``seed + epoch`` (``seed`` defaults to
     the global torch seed, i.e. the run's ``seed`` after ``seed_everything``); unlike
-    ``RandomSampler`` it draws nothing from the global random number generator."""
+    ``RandomSampler`` it draws nothing from the global random number generator. With ``world``
+    processes, process ``rank`` gets every ``world``-th index of it from ``rank`` on (the same
+    number on every process: the permutation's last ``n % world`` indices sit the epoch out)."""
 
-    def __init__(self, n: int, seed: int | None = None, batch_size: int = 1) -> None:
+    def __init__(
+        self,
+        n: int,
+        seed: int | None = None,
+        batch_size: int = 1,
+        share: tuple[int, int] | None = None,
+    ) -> None:
         self.n = int(n)
         self.seed = int(torch.initial_seed() if seed is None else seed) % (2**63)
         self.batch_size = int(batch_size)
@@ -24,6 +42,7 @@ class EpochShuffle(Sampler[int]):
         #: batches of the current epoch the training has used (counted by the datamodule)
         self.consumed = 0
         self._resume: tuple[int, int] | None = None
+        self.rank, self.world = share or process_share()
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -33,11 +52,12 @@ class EpochShuffle(Sampler[int]):
         self._resume = (int(epoch), int(consumed))
 
     def __len__(self) -> int:
-        return self.n
+        return self.n // self.world
 
     def __iter__(self) -> Iterator[int]:
         generator = torch.Generator().manual_seed((self.seed + self.epoch) % (2**63))
-        order = torch.randperm(self.n, generator=generator).tolist()
+        order = torch.randperm(self.n, generator=generator)
+        order = order[self.rank : len(self) * self.world : self.world].tolist()
         skip, self._resume = (self._resume or (0, 0)), None
         self.consumed = skip[1] if skip[0] == self.epoch else 0
         yield from order[self.consumed * self.batch_size :]
@@ -66,7 +86,15 @@ class ResumableLoader(DataLoader):
         return {"epoch": self.position.epoch, "consumed": self.position.consumed}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
-        self.position.resume(state["epoch"], state["consumed"])
+        """Points the position at the next unseen batch, before Lightning's first ``iter``: with
+        worker processes that call already draws the indices it prefetches, ahead of the
+        ``set_epoch`` that starts the epoch; a state at the end of an epoch is the next one's
+        start."""
+        epoch, consumed = state["epoch"], state["consumed"]
+        if consumed >= len(self):
+            epoch, consumed = epoch + 1, 0
+        self.position.set_epoch(epoch)
+        self.position.resume(epoch, consumed)
 
 
 def loader_generator() -> torch.Generator:

@@ -58,6 +58,7 @@ def real_images(
     loader = DataLoader(
         Subset(datamodule.streamed, order.tolist()), batch_size=batch_size,
         num_workers=datamodule.num_workers, collate_fn=collate_readable,
+        generator=torch.Generator(),
     )  # fmt: skip
     for x, y in loader:
         yield to_signed_unit(x), y
