@@ -42,6 +42,18 @@ def set_rng_states(states: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
+def seed_process(seed: int, rank: int) -> None:
+    """Give DDP process ``rank`` random streams of its own derived from the run's ``seed``
+    (rank 0 keeps the run's): with one seed everywhere every process would draw the same noise,
+    and the fake half of the global batch would be ``world`` copies of one."""
+    if rank == 0:
+        return
+    derived = (int(seed) + 1_000_003 * int(rank)) % 2**32
+    random.seed(derived)
+    np.random.seed(derived)
+    torch.manual_seed(derived)
+
+
 @contextmanager
 def preserved() -> Iterator[None]:
     """Run the body without moving any training random stream: every generator's state is saved

@@ -1,5 +1,6 @@
 """One rank of a DDP test run: ``python tests/ddp_job.py <overrides...>`` trains with the given
-overrides and saves this rank's final weights and buffers to ``<run_dir>/rank<r>.pt``.
+overrides and saves this rank's final weights, buffers and torch random state to
+``<run_dir>/rank<r>.pt``.
 (Lightning starts the other rank by re-running this command.)"""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class SaveRankState(L.Callback):
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         state = {k: v.detach().cpu().clone() for k, v in pl_module.state_dict().items()}
+        state["torch_rng_state"] = torch.get_rng_state()
         torch.save(state, self.run_dir / f"rank{trainer.global_rank}.pt")
 
 

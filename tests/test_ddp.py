@@ -49,11 +49,14 @@ def test_two_rank_run_has_identical_ranks_and_the_all_rank_metric(tmp_path, mode
     )
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = [torch.load(run / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    streams = [r.pop("torch_rng_state") for r in ranks]
+    assert not torch.equal(*streams)  # each rank draws its own noise: no duplicated fakes
     assert ranks[0].keys() == ranks[1].keys()
     for key, value in ranks[0].items():  # G, D, EMA weights and every BatchNorm statistic
         assert torch.equal(value, ranks[1][key]), key
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["global_step"] == 3
+    assert len(checkpoint["gans"]["rng_ranks"]) == 2  # each rank's streams, for an exact resume
     for key, value in checkpoint["state_dict"].items():
         assert torch.equal(value, ranks[0][key]), key
 

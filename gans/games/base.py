@@ -142,6 +142,7 @@ class Game(L.LightningModule):
         self._schedulers: list[Any] = []
         self._clock: tuple[float, int] | None = None
         self._saved_rng: dict[str, Any] | None = None
+        self._saved_rng_ranks: list[dict[str, Any]] | None = None
 
     # ------------------------------------------------------------------ players
     def _known(self, player: str, key: str) -> None:
@@ -462,10 +463,29 @@ class Game(L.LightningModule):
             if schedulers is None
             else list(schedulers if isinstance(schedulers, list) else [schedulers])
         )
-        if self._saved_rng is not None:  # here, after setup, right before the first batch is drawn
-            rng.set_rng_states(self._saved_rng)
-            self._saved_rng = None
+        self.restore_rng()  # here, after setup, right before the first batch is drawn
         self._clock = (time.perf_counter(), self.iteration)
+
+    def restore_rng(self) -> None:
+        """Restore the random streams a checkpoint saved (this process's own under DDP); a
+        fresh DDP run, or one resumed on a different number of processes, gives every process
+        streams of its own (:func:`gans.rng.seed_process`)."""
+        rank, world = self.trainer.global_rank, self.trainer.world_size
+        per_rank = self._saved_rng_ranks
+        own = per_rank is not None and len(per_rank) == world
+        if self._saved_rng is not None:
+            rng.set_rng_states(per_rank[rank] if own else self._saved_rng)  # type: ignore[index]
+        if not own:
+            rng.seed_process(torch.initial_seed(), rank)
+        self._saved_rng, self._saved_rng_ranks = None, None
+
+    def rng_of_every_rank(self) -> list[dict[str, Any]] | None:
+        """Every DDP process's random streams (a collective: every rank saves checkpoints)."""
+        if not torch.distributed.is_available() or not torch.distributed.is_initialized():
+            return None
+        gathered: list[Any] = [None] * torch.distributed.get_world_size()
+        torch.distributed.all_gather_object(gathered, rng.rng_states())
+        return gathered
 
     def scalars(self) -> dict[str, Tensor]:
         """The values logged every ``log_every`` iterations; default: every scalar stat."""
@@ -527,6 +547,7 @@ class Game(L.LightningModule):
             "config": self.config,
             "phases": dict(self.phase_counts),
             "rng": rng.rng_states(),
+            "rng_ranks": self.rng_of_every_rank(),
             "wandb_run_id": wandb_ids[0] if wandb_ids else None,
             **self.game_state(),
         }
@@ -535,4 +556,5 @@ class Game(L.LightningModule):
         state = checkpoint.get("gans", {})
         self.phase_counts = {str(k): int(v) for k, v in (state.get("phases") or {}).items()}
         self._saved_rng = state.get("rng")
+        self._saved_rng_ranks = state.get("rng_ranks")
         self.load_game_state(state)
