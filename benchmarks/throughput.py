@@ -3,12 +3,13 @@
     python benchmarks/throughput.py                     # or: make bench
     python benchmarks/throughput.py --models dcgan --iterations 400 --repeats 3
 
-For each model (DCGAN, WGAN-GP, the MLP GAN) both contenders get the same generator and
-discriminator (built from the model's config, same seed), the same optimizers, the same
-objective object, the same 32x32 digits tensor and batch 64:
+For each model (DCGAN, WGAN-GP, the MLP GAN, the notes' VAE, InfoGAN) both contenders get the
+same networks (built from the model's config, same seed), the same optimizers, the same
+objective object, the same 32x32 digits tensor and the model's batch size:
 
-* **plain**: the loop a lab writes: a shuffled ``DataLoader`` over a ``TensorDataset``, a D step
-  (n_critic of them for WGAN-GP, with its gradient penalty written inline), a G step, and
+* **plain**: the loop a lab writes: a shuffled ``DataLoader`` over a ``TensorDataset``, the
+  family's steps written inline (a D step, n_critic of them for WGAN-GP with its gradient
+  penalty, then a G step; the VAE's one step; InfoGAN's D+Q step then G step), and
   ``loss.item()`` printed every ``log_every`` iterations;
 * **gans.train**: ``train(cfg)`` with the production defaults (sample grids, checkpoints, metrics,
   W&B offline), only the run length changed.
@@ -23,9 +24,11 @@ gives the per-iteration breakdown.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 os.environ.setdefault("WANDB_MODE", "offline")
@@ -33,6 +36,7 @@ os.environ.setdefault("WANDB_SILENT", "true")
 
 import lightning as L  # noqa: E402
 import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
@@ -45,6 +49,11 @@ from gans.train import CONF_DIR, train  # noqa: E402
 # three models cost seconds, not minutes, per run on two cores.
 WIDTH_16 = ["model.generator.base_channels=16", "model.discriminator.base_channels=16"]
 PER_MODEL = {"wgan_gp": WIDTH_16}
+#: heavier iterations get a third of the run (WGAN-GP: 5 critic steps with a double backward;
+#: InfoGAN: the paper's 17M-parameter MNIST networks)
+SHORTER = ("wgan_gp", "infogan")
+#: a loop body: one batch in; the losses when it closed a generator iteration, else None
+Step = Callable[[torch.Tensor], "tuple[torch.Tensor, ...] | None"]
 
 
 def config(model: str, iterations: int, extra: list[str]) -> DictConfig:
@@ -68,49 +77,133 @@ def gradient_penalty(D: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor)
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
-def plain_loop(cfg: DictConfig, warmup: int) -> float:
-    """Iterations/s of the hand-written loop after ``warmup`` iterations."""
-    torch.manual_seed(cfg.seed)
+def plain_gan(cfg: DictConfig) -> Step:
+    """The GAN lab loop's body: a D step (n_critic of them for WGAN-GP, with its gradient
+    penalty written inline), then a G step."""
     G, D = instantiate(cfg.model.generator), instantiate(cfg.model.discriminator)
     objective = instantiate(cfg.loss)
     opt_g = instantiate(cfg.optimizer.generator)(G.parameters())
     opt_d = instantiate(cfg.optimizer.discriminator)(D.parameters())
+    gp_weight = cfg.regularizer.get("gradient_penalty", {}).get("weight", 0)
+    clip = cfg.regularizer.get("weight_clip", {}).get("clip")
+    dim, n_critic = cfg.model.latent.dim, cfg.model.n_critic
+    d_steps = 0
+
+    def step(x: torch.Tensor) -> tuple[torch.Tensor, ...] | None:
+        nonlocal d_steps
+        fake = G(torch.randn(x.shape[0], dim)).detach()
+        loss_d = objective.d_loss(D(x), D(fake))
+        if gp_weight:
+            loss_d = loss_d + gp_weight * gradient_penalty(D, x, fake)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        if clip:
+            for p in D.parameters():
+                p.data.clamp_(-clip, clip)
+        d_steps += 1
+        if d_steps % n_critic:
+            return None
+        loss_g = objective.g_loss(D(G(torch.randn(x.shape[0], dim))))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        return loss_d, loss_g
+
+    return step
+
+
+def plain_vae(cfg: DictConfig) -> Step:
+    """The notes' lab 01 loop's body: encode, reparameterise, decode, beta * BCE + KL, one Adam
+    step over both networks."""
+    encoder, decoder = instantiate(cfg.model.encoder), instantiate(cfg.model.decoder)
+    params = [*encoder.parameters(), *decoder.parameters()]
+    optimizer = torch.optim.Adam(params, lr=cfg.optimizer.lr,
+                                 betas=(cfg.optimizer.beta1, cfg.optimizer.beta2))  # fmt: skip
+    beta = cfg.model.beta
+
+    def step(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        mu, log_var = encoder(x)
+        z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
+        reconstruction = F.binary_cross_entropy_with_logits(decoder(z), (x + 1) / 2)
+        kl = (-0.5 * (1 + log_var - mu.pow(2) - log_var.exp())).mean(0).sum()
+        loss = beta * reconstruction + kl
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return (loss,)
+
+    return step
+
+
+def plain_infogan(cfg: DictConfig) -> Step:
+    """InfoGAN's loop body as its PyTorch ports write it: codes drawn inline, D and Q step on
+    the adversarial loss + the information loss, then G on both."""
+    G, D, Q = (instantiate(cfg.model[k]) for k in ("generator", "discriminator", "q"))
+    objective = instantiate(cfg.loss)
+    opt_g = instantiate(cfg.optimizer.generator)(G.parameters())
+    opt_d = instantiate(cfg.optimizer.discriminator)(D.parameters())
+    opt_q = instantiate(cfg.optimizer.q)(Q.parameters())
+    latent, cont_weight = cfg.model.latent, cfg.model.continuous_weight
+    k = latent.categorical[0]
+
+    def codes(n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        noise = torch.rand(n, latent.dim) * 2 - 1
+        c = torch.randint(k, (n,))
+        cont = torch.rand(n, latent.continuous) * 2 - 1
+        return torch.cat([noise, F.one_hot(c, k).float(), cont], 1), c, cont
+
+    def information(features: torch.Tensor, c: torch.Tensor, cont: torch.Tensor) -> torch.Tensor:
+        (logits,), mean, _ = Q(features)
+        nll = (0.5 * (cont - mean) ** 2 + 0.5 * math.log(2 * math.pi)).sum(1).mean()
+        return F.cross_entropy(logits, c) + cont_weight * nll
+
+    def step(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        z, c, cont = codes(x.shape[0])
+        fake_features = D.body(G(z).detach())
+        loss_d = objective.d_loss(D.head(D.body(x)).squeeze(1), D.head(fake_features).squeeze(1))
+        loss_d = loss_d + information(fake_features, c, cont)
+        opt_d.zero_grad(set_to_none=True)
+        opt_q.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_q.step()
+        opt_d.step()
+        z, c, cont = codes(x.shape[0])
+        features = D.body(G(z))
+        loss_g = objective.g_loss(D.head(features).squeeze(1)) + information(features, c, cont)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        return loss_d, loss_g
+
+    return step
+
+
+PLAIN = {"gan": plain_gan, "vae": plain_vae, "infogan": plain_infogan}
+
+
+def plain_loop(cfg: DictConfig, warmup: int) -> float:
+    """Iterations/s of the hand-written loop after ``warmup`` iterations: a shuffled
+    ``DataLoader`` over a ``TensorDataset`` and the family's loop body, ``loss.item()`` printed
+    every ``log_every`` iterations."""
+    torch.manual_seed(cfg.seed)
+    family = cfg.model._target_.split(".")[-2]  # gans.games.<family>.<Game>
+    step = PLAIN[family](cfg)
     dm = DigitsDataModule(image_size=cfg.data.image_size, batch_size=cfg.data.batch_size)
     dm.setup()
     loader = DataLoader(
         TensorDataset(dm.dataset.images, dm.dataset.labels),
         batch_size=cfg.data.batch_size, shuffle=True, drop_last=True,
     )  # fmt: skip
-    gp_weight = cfg.regularizer.get("gradient_penalty", {}).get("weight", 0)
-    clip = cfg.regularizer.get("weight_clip", {}).get("clip")
-    dim, n_critic, iterations = cfg.model.latent.dim, cfg.model.n_critic, cfg.iterations
-    iteration, d_steps, started = 0, 0, None
+    iteration, iterations, started = 0, cfg.iterations, None
     while iteration < iterations:
         for x, _ in loader:
-            z = torch.randn(x.shape[0], dim)
-            fake = G(z).detach()
-            loss_d = objective.d_loss(D(x), D(fake))
-            if gp_weight:
-                loss_d = loss_d + gp_weight * gradient_penalty(D, x, fake)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            if clip:
-                for p in D.parameters():
-                    p.data.clamp_(-clip, clip)
-            d_steps += 1
-            if d_steps % n_critic:
+            losses = step(x)
+            if losses is None:
                 continue
-            loss_g = objective.g_loss(D(G(torch.randn(x.shape[0], dim))))
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
             iteration += 1
             if iteration % cfg.log_every == 0:
-                print(
-                    f"iter {iteration} loss_d {loss_d.item():.3f} loss_g {loss_g.item():.3f}",
-                    end="\r",
-                )
+                print(f"iter {iteration} losses {[round(v.item(), 3) for v in losses]}", end="\r")
             if iteration == warmup:
                 started = time.perf_counter()
             if iteration >= iterations:
@@ -169,6 +262,7 @@ def breakdown(cfg: DictConfig) -> list[tuple[str, float]]:
         ("data (next batch + to device)", total("train_dataloader_next", "batch_to_device")),
         ("discriminator steps", total("gans/Dmain", "gans/DGmain", "gans/Dreg")),
         ("generator steps", total("gans/Gmain")),
+        ("VAE steps (encoder + decoder)", total("gans/VAEmain")),
         ("logging (every log_every)", total("gans/log_stats")),
         (
             "sample grids + checkpoints",
@@ -182,14 +276,14 @@ def breakdown(cfg: DictConfig) -> list[tuple[str, float]]:
         ),
     ]
     batch = total("run_training_batch")
-    inside = sum(value for _, value in rows[1:4])
+    inside = sum(value for _, value in rows[1:5])
     rows.append(("Lightning around the training step", max(0.0, batch - inside)))
     return [(name, 1000 * value / n) for name, value in rows]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default="dcgan,wgan_gp,gan")
+    parser.add_argument("--models", default="dcgan,wgan_gp,gan,vae,infogan")
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
@@ -202,9 +296,8 @@ def main() -> None:
     args = parser.parse_args()
     results = []
     for model in args.models.split(","):
-        # WGAN-GP's iteration is n_critic = 5 critic steps with a double backward: fewer of them
-        iterations = args.iterations // 3 if model == "wgan_gp" else args.iterations
-        warmup = max(1, args.warmup // 3) if model == "wgan_gp" else args.warmup
+        iterations = args.iterations // 3 if model in SHORTER else args.iterations
+        warmup = max(1, args.warmup // 3) if model in SHORTER else args.warmup
         plain, ours, quiet = [], [], []
         for _ in range(args.repeats):
             plain.append(plain_loop(config(model, iterations, args.overrides), warmup))
@@ -232,7 +325,10 @@ def main() -> None:
             f"{model:<10} {plain:>11.2f} {ours:>16.2f} {ours / plain:>7.3f} "
             f"{quiet:>17.2f} {quiet / plain:>7.3f}"
         )
-    print(f"(torch {torch.__version__}, {torch.get_num_threads()} threads, batch 64, 32x32 digits)")
+    print(
+        f"(torch {torch.__version__}, {torch.get_num_threads()} threads, 32x32 digits, each "
+        "model's batch size: 64, InfoGAN 128)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """`python -m gans.evaluate ckpt=<file>`: FID/KID/IS/PRDC of a saved generator, with its protocol.
 
-Prints a table and writes JSON (scores, protocol stamp, iteration, timing).
+Prints a table and writes JSON (scores, protocol stamp, iteration, timing; for games with latent
+codes, their disentanglement: :func:`gans.metrics.disentanglement.measure`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from gans import restore
+from gans import restore, rng
 from gans.errors import reports_config_errors
-from gans.metrics.evaluator import build_evaluator
+from gans.metrics.disentanglement import measure
+from gans.metrics.evaluator import build_evaluator, load_or_train_classifier
 from gans.train import CONF_DIR
 from gans.validate import check_required
 
@@ -47,6 +49,12 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "seconds": {"reference": prepared - started, "generate_and_score": done - prepared},
         "device": str(device),
     }
+    if hasattr(model, "coded_samples") and int(getattr(data, "num_classes", 0) or 0) >= 2:
+        classifier, _, _ = load_or_train_classifier(data, run.metrics)
+        with rng.preserved():
+            record["disentanglement"] = measure(
+                model, classifier, int(cfg.num_samples), int(run.metrics.get("batch_size", 500))
+            )
     out = (
         Path(cfg.out)
         if cfg.out
@@ -65,6 +73,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 def table(record: dict[str, Any]) -> str:
     lines = [f"{'metric':<10} {'value':>12}"]
     lines += [f"{name:<10} {value:>12.5g}" for name, value in record["scores"].items()]
+    for name, value in record.get("disentanglement", {}).items():
+        lines.append(f"{name:<10} {value:>12.5g}  (disentanglement)")
     lines.append(f"protocol: {record['tag']}")
     lines.append(f"json: {record['out']}")
     lines.append(

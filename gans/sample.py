@@ -3,7 +3,9 @@
 Writes to ``out``: ``grid.png`` (samples), ``interpolation.png`` (each row walks the latent space
 between two random z: spherical interpolation for a normal prior, linear for a uniform one; a
 continuous latent space gives gradual changes) and ``neighbours.png`` (each row: a sample, then
-its ``k`` nearest training images by pixel L2: copies of training images would show up here).
+its ``k`` nearest training images by pixel L2: copies of training images would show up here);
+for games with latent traversals (VAE, InfoGAN) ``traversal.png``, and for games that reconstruct
+(VAE) ``reconstruction.png`` (pairs of columns: a training image, then its reconstruction).
 """
 
 from __future__ import annotations
@@ -80,8 +82,19 @@ def sample(cfg: DictConfig) -> dict[str, Any]:
         strip = draw(path.reshape(rows * steps, -1))
         save_image(to_unit(strip), written["interpolation"], nrow=steps, padding=2)
 
+    if hasattr(model, "traversal"):
+        written["traversal"] = out / "traversal.png"
+        steps = int(cfg.steps)
+        save_image(to_unit(model.traversal(steps).cpu()), written["traversal"], nrow=steps)
+
     data = restore.datamodule(run)
     reals = torch.cat([x for x, _ in real_images(data, int(cfg.search))])
+    if model.reconstructs:
+        given = reals[: int(cfg.num)]
+        made = model.sample(len(given), inputs=given, ema=bool(cfg.ema)).cpu()
+        written["reconstruction"] = out / "reconstruction.png"
+        pairs = torch.stack([given, made], 1).flatten(0, 1)
+        save_image(to_unit(pairs), written["reconstruction"], nrow=max(2, int(cfg.nrow) // 2 * 2))
     queries = samples[: int(cfg.neighbours)]
     idx = nearest(queries, reals, int(cfg.k))
     rows_ = torch.cat([torch.cat([q[None], reals[i]]) for q, i in zip(queries, idx, strict=True)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,7 +13,7 @@ from torch.distributions import Normal, kl_divergence
 
 from gans.games.vae import kl_per_dimension, vae_loss
 from gans.train import train
-from tests.conftest import compose_config
+from tests.conftest import compose_config, run_train
 
 
 def test_kl_per_dimension_is_the_closed_form_gaussian_kl():
@@ -62,3 +63,36 @@ def test_the_latent_traversal_sweeps_one_dimension_per_row(tmp_path):
     z = torch.zeros(1, 20)
     z[0, 7] = 3.0  # row 7, last column
     assert torch.allclose(images[7 * 5 + 4], model.sample(1, inputs=z)[0], atol=1e-5)
+
+
+def test_data_outside_minus_one_one_is_refused_in_one_line(tmp_path):
+    """A 2-D ring of radius 3 stands for any pipeline that leaves [-1, 1]: the BCE term would
+    train on targets outside [0, 1]."""
+    result = run_train("model=vae", "data=ring", "data.radius=3", "iterations=2", "metrics=none",
+                       "logger=none", f"hydra.run.dir={tmp_path}")  # fmt: skip
+    assert result.returncode != 0
+    assert "error: model=vae: the data's values span" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_gans_sample_draws_grid_interpolation_traversal_and_reconstructions(tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    from gans.sample import sample
+    from gans.train import CONF_DIR
+
+    train(compose_config(["model=vae", "data.image_size=16", "iterations=2", "metrics=none",
+                          "logger=none", "sample_every=0",
+                          f"paths.run_dir={tmp_path}"]))  # fmt: skip
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name="sample", overrides=[
+            f"ckpt={tmp_path / 'checkpoints' / 'last.ckpt'}", f"out={tmp_path / 'out'}",
+            "num=8", "nrow=4", "interpolations=2", "steps=5", "neighbours=2", "k=2"])  # fmt: skip
+    written = sample(cfg)
+    from PIL import Image
+
+    for name in ("grid", "interpolation", "traversal", "reconstruction", "neighbours"):
+        assert Path(written[name]).is_file(), name
+    # 8 (x, x-hat) pairs, 4 images a row: 4 rows of 18 px; traversal: 20 dimensions x 5 steps
+    assert Image.open(written["reconstruction"]).size == (4 * 18 + 2, 4 * 18 + 2)
+    assert Image.open(written["traversal"]).size == (5 * 18 + 2, 20 * 18 + 2)

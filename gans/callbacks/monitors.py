@@ -7,6 +7,7 @@ from omegaconf import DictConfig
 
 from gans.callbacks.checkpoint import IterationCheckpoint
 from gans.callbacks.coverage import MixtureCoverage
+from gans.callbacks.disentanglement import Disentanglement
 from gans.callbacks.evaluation import Evaluation
 from gans.callbacks.health import TrainingHealth
 from gans.callbacks.stacked import StackedModes
@@ -22,6 +23,27 @@ def health(cfg: DictConfig) -> list[TrainingHealth]:
     if not settings.pop("enabled", False):
         return []
     return [TrainingHealth(**settings)]
+
+
+def disentanglement(
+    cfg: DictConfig, datamodule: L.LightningDataModule, every: int
+) -> list[Disentanglement]:
+    """For a latent with categorical codes on labelled data: their disentanglement, scored with
+    the domain classifier (the one the classifier features use)."""
+    latent = cfg.model.get("latent") or {}
+    if not latent.get("categorical") or int(getattr(datamodule, "num_classes", 0) or 0) < 2:
+        return []
+    metrics = cfg.get("metrics") or {}
+    classifier, _, _ = load_or_train_classifier(datamodule, metrics)
+    settings = metrics.get("disentanglement") or {}
+    return [
+        Disentanglement(
+            classifier,
+            every,
+            num_samples=int(settings.get("num_samples", 5000)),
+            batch_size=int(metrics.get("batch_size", 500)),
+        )
+    ]
 
 
 def evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Callback]:
@@ -66,7 +88,7 @@ def evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Cal
             f"{tuple(datamodule.sample_shape)}; use metrics=none"
         )
     evaluation = Evaluation(build_evaluator(cfg, datamodule), every)
-    callbacks: list[L.Callback] = [evaluation]
+    callbacks: list[L.Callback] = [evaluation, *disentanglement(cfg, datamodule, every)]
     if metrics.get("best_checkpoint", True) and "fid" in metrics.get("compute", []):
         key = evaluation.evaluator.protocol(cfg.ema.enabled).key("fid")
         callbacks.append(

@@ -51,6 +51,7 @@ class GANGame(Game):
         terms: the discriminator's regularizers (``gans.regularizers``); folded into the D step,
             or (``lazy=true``) a separate ``Dreg`` phase every ``every`` D steps.
         ema, log_every, check_finite_every, seed: the plumbing's (:class:`Game`).
+        others: further players a variant adds, each with its optimizer (InfoGAN's Q head).
     """
 
     sampled = ("generator",)
@@ -75,16 +76,18 @@ class GANGame(Game):
         log_every: int = 50,
         check_finite_every: int = 1,
         seed: int = 0,
+        others: Mapping[str, nn.Module] | None = None,
     ) -> None:
         for key, value in (("model.n_critic", n_critic), ("model.n_gen", n_gen)):
             if int(value) < 1:
                 raise ConfigError(f"{key}={value} must be an integer >= 1")
         if updates not in UPDATES:
             raise ConfigError(f"model.updates={updates} is unknown; allowed: {', '.join(UPDATES)}")
+        others = dict(others or {})
         super().__init__(
-            {"generator": generator, "discriminator": discriminator},
+            {"generator": generator, "discriminator": discriminator, **others},
             optimizer,
-            stepped=("discriminator", "generator"),
+            stepped=("discriminator", "generator", *others),
             terms=terms,
             ema=ema,
             averaged=("generator",),

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gans.batches import Batch
+from gans.errors import ConfigError
 from gans.games.base import Game
 from gans.prior import LatentPrior
 
@@ -81,10 +82,25 @@ class VAEGame(Game):
         self.prior = LatentPrior(latent["dim"], "normal")
         self.beta = float(beta)
         self.active_threshold = float(active_threshold)
+        self._range_checked = False
 
     def play(self, batch: Batch) -> bool:
+        if not self._range_checked:
+            self.check_range(batch.real)
         self.phase("VAEmain", self.vae_step, batch.real)
         return True
+
+    def check_range(self, x: Tensor) -> None:
+        """Refuse data outside [-1, 1] (once, on the first batch): the BCE reconstruction term
+        needs targets (x + 1) / 2 in [0, 1], and silently trains on garbage otherwise."""
+        low, high = x.min().item(), x.max().item()
+        if low < -1 - 1e-4 or high > 1 + 1e-4:
+            raise ConfigError(
+                f"model={self.name}: the data's values span [{low:.3g}, {high:.3g}] after its "
+                "transform, but the VAE's binary cross-entropy needs images in [-1, 1] (mapped "
+                "to [0, 1] targets): use image data without extra normalisation"
+            )
+        self._range_checked = True
 
     def vae_step(self, x: Tensor) -> None:
         """Encode, reparameterise z = mu + eps * exp(log sigma^2 / 2), decode, one step of both."""
