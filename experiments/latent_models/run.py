@@ -1,0 +1,173 @@
+"""Latent-variable models beside a GAN on one protocol: the notes' VAE (MLP and convolutional),
+InfoGAN and the DCGAN baseline on the 10,000 real MNIST test digits, several seeds each.
+
+    python experiments/latent_models/run.py              # train what is missing, score, write
+    python experiments/latent_models/run.py --models infogan --seeds 0,1,2 --iterations infogan=800
+
+Each run is ``python -m gans.train`` (CSV logger, no metrics during training), then
+``gans.evaluate`` at N = 5,000 samples against the first 5,000 real digits (the floor's protocol in
+``experiments/fid_floor``: real-vs-real FID 0.30 there), which for InfoGAN also measures the codes'
+disentanglement. Runs live in ``--runs`` (resumed when their checkpoint is short of the budget);
+``results.csv``, the traversal images and the table between the markers in ``README.md`` are
+rewritten from all the results found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+DIGITS = ROOT.parent / "shared" / "data" / "mnist-test" / "images"
+MNIST = ["data=image_folder", f"data.root={DIGITS}", "data.channels=1", "data.image_size=32"]
+
+#: name -> (overrides, default iterations, what it is)
+MODELS: dict[str, tuple[list[str], int, str]] = {
+    "vae": (["model=vae"], 2000, "MLP VAE, the notes' lab 01 (beta 10)"),
+    "vae_b200": (["model=vae", "model.beta=200"], 2000, "MLP VAE, beta 200"),
+    "vae_conv_b200": (["model=vae_conv", "model.beta=200"], 2000, "conv VAE, beta 200"),
+    "infogan": (["model=infogan"], 1000, "InfoGAN (the authors' MNIST networks)"),
+    "dcgan": (  # the make-train preset (conf/preset/dcgan_digits.yaml), on these digits
+        [
+            "model=dcgan",
+            "model.generator.base_channels=16",
+            "model.discriminator.base_channels=16",
+            "optimizer.lr=5e-4",
+            "ema.enabled=true",
+        ],
+        2000,
+        "DCGAN baseline (width 16, lr 5e-4, EMA)",
+    ),  # fmt: skip
+}
+SCORES = ("fid", "kid", "precision", "recall", "density", "coverage")
+CODES = ("categorical_accuracy", "c1_slant", "c1_width", "c2_slant", "c2_width")
+BEGIN, END = "<!-- table: run.py writes below -->", "<!-- end of table -->"
+
+
+def run(command: list[str]) -> None:
+    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"failed: {' '.join(command)}\n{done.stderr[-3000:]}")
+
+
+def trained_to(ckpt: Path) -> int:
+    if not ckpt.exists():
+        return 0
+    return int(torch.load(ckpt, map_location="cpu", weights_only=True)["global_step"])
+
+
+def train_and_score(name: str, seed: int, iterations: int, runs: Path, cache: Path) -> dict:
+    overrides, _, _ = MODELS[name]
+    folder = runs / f"{name}-s{seed}"
+    last = folder / "checkpoints" / "last.ckpt"
+    record_file = folder / f"eval-{iterations}.json"
+    if record_file.exists():
+        return json.loads(record_file.read_text())
+    timing = folder / "train_seconds.txt"
+    if trained_to(last) < iterations:
+        resume = [f"ckpt_path={last}"] if last.exists() else []
+        started = time.perf_counter()
+        run([sys.executable, "-m", "gans.train", *overrides, *MNIST, f"seed={seed}",
+             f"iterations={iterations}", "metrics=none", "logger=csv", "sample_every=0",
+             f"checkpoint_every={iterations}", "trainer.enable_progress_bar=false",
+             f"data.cache_dir={cache}", f"hydra.run.dir={folder}", *resume])  # fmt: skip
+        timing.write_text(f"{time.perf_counter() - started:.1f}\n")
+    out = folder / "eval.json"
+    run([sys.executable, "-m", "gans.evaluate", f"ckpt={last}", "num_samples=5000",
+         "metrics.num_reference=5000", f"metrics.cache_dir={cache}", f"out={out}",
+         f"+data.cache_dir={cache}"])  # fmt: skip
+    scored = json.loads(out.read_text())
+    record = {
+        "model": name,
+        "seed": seed,
+        "iteration": scored["iteration"],
+        "train_seconds": float(timing.read_text()) if timing.exists() else None,
+        **{k: scored["scores"].get(k) for k in SCORES},
+        **{k: scored.get("disentanglement", {}).get(k) for k in CODES},
+        "protocol": scored["tag"],
+    }
+    record_file.write_text(json.dumps(record, indent=2))
+    traversal = sorted((folder / "samples").glob("traversal_*.png"))
+    if seed == 0 and traversal:
+        shutil.copy(traversal[-1], HERE / f"{name}_traversal.png")
+    grid = sorted((folder / "samples").glob("iter_*.png"))
+    if seed == 0 and grid:
+        shutil.copy(grid[-1], HERE / f"{name}_samples.png")
+    return record
+
+
+def spread(values: list[float], digits: int) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    mean = statistics.fmean(values)
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def table(records: list[dict]) -> str:
+    rows = [
+        "| model | seeds | iterations | FID | KID x1e3 | precision | recall | categorical acc. "
+        "| c1 vs slant | c2 vs width |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, (_, _, what) in MODELS.items():
+        mine = [r for r in records if r["model"] == name]
+        if not mine:
+            continue
+        its = sorted({r["iteration"] for r in mine})
+        cells = [
+            f"{name}: {what}", str(len(mine)), ",".join(map(str, its)),
+            spread([r["fid"] for r in mine], 2),
+            spread([r["kid"] and 1e3 * r["kid"] for r in mine], 1),
+            spread([r["precision"] for r in mine], 3), spread([r["recall"] for r in mine], 3),
+            spread([r["categorical_accuracy"] for r in mine], 3),
+            spread([r["c1_slant"] for r in mine], 2), spread([r["c2_width"] for r in mine], 2),
+        ]  # fmt: skip
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--iterations", nargs="*", default=[], help="name=N overrides")
+    parser.add_argument("--runs", default=str(ROOT / "outputs" / "latent_models"))
+    parser.add_argument("--cache", default=str(ROOT / "outputs" / "latent_models" / "cache"))
+    args = parser.parse_args()
+    budgets = {name: its for name, (_, its, _) in MODELS.items()}
+    budgets.update((k, int(v)) for k, v in (item.split("=") for item in args.iterations))
+    runs, cache = Path(args.runs), Path(args.cache)
+    for name in args.models.split(","):
+        for seed in map(int, args.seeds.split(",")):
+            record = train_and_score(name, seed, budgets[name], runs, cache)
+            print(json.dumps(record), flush=True)
+    records = [json.loads(p.read_text()) for p in sorted(runs.glob("*-s*/eval-*.json"))]
+    with open(HERE / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows(records)
+    readme = HERE / "README.md"
+    text = readme.read_text() if readme.exists() else f"{BEGIN}\n{END}\n"
+    before, rest = text.split(BEGIN)
+    _, after = rest.split(END)
+    readme.write_text(f"{before}{BEGIN}\n{table(records)}\n{END}{after}")
+    print(table(records))
+
+
+if __name__ == "__main__":
+    main()
