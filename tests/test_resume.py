@@ -124,6 +124,17 @@ def test_a_loader_state_at_the_end_of_an_epoch_resumes_at_the_next_epochs_start(
     assert [b.tolist() for b in fresh] == epochs[1][1:]
 
 
+def test_a_resume_with_another_checkpoint_interval_still_writes_last_ckpt(tmp_path):
+    """A changed ``checkpoint_every`` gives the checkpoint callback a new state key: Lightning then
+    took the existing last.ckpt for a stranger's and wrote last-v1.ckpt beside it."""
+    base = [*RING, "logger=none", f"paths.run_dir={tmp_path}"]
+    train(compose_config([*base, "iterations=4", "checkpoint_every=4"]))
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    train(compose_config([*base, "iterations=8", "checkpoint_every=8", f"ckpt_path={last}"]))
+    assert sorted(p.name for p in last.parent.glob("last*")) == ["last.ckpt"]
+    assert torch.load(last, weights_only=True)["global_step"] == 8
+
+
 def test_ckpt_path_last_continues_the_latest_run_in_its_directory_and_wandb_run(tmp_path):
     base = [*RING, "logger=wandb", "checkpoint_every=2"]
     first = run_train(*base, "iterations=2", f"hydra.run.dir={tmp_path}/runs/one")
