@@ -6,7 +6,8 @@
 
 A generator cannot be expected to score below this floor at that N; compare it with
 ``python -m gans.evaluate ckpt=... num_samples=<N> metrics.num_reference=<N>``, whose reference is
-exactly the first half used here.
+exactly the first half used here. ``--out=<file>`` writes the JSON there instead of
+``floor-<data>.json`` beside this script.
 Uses the same feature network, cache and settings as training (``metrics.*`` overrides apply).
 """
 
@@ -28,7 +29,7 @@ from gans.metrics.suite import MetricSuite
 from gans.train import CONF_DIR
 
 
-def main(overrides: list[str]) -> dict:
+def main(overrides: list[str], out: Path | None = None) -> dict:
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         cfg = compose(config_name="train", overrides=["paths.run_dir=/tmp/fid-floor", *overrides])
     OmegaConf.resolve(cfg)
@@ -60,11 +61,12 @@ def main(overrides: list[str]) -> dict:
         "seconds": time.perf_counter() - started,
     }
     print(json.dumps(record, indent=2))
-    out = Path(__file__).parent / f"floor-{cfg.data.name}.json"
+    out = out or Path(__file__).parent / f"floor-{cfg.data.name}.json"
     out.write_text(json.dumps(record, indent=2) + "\n")
     return record
 
 
 if __name__ == "__main__":
     torch.set_grad_enabled(False)
-    main(sys.argv[1:])
+    given = [a for a in sys.argv[1:] if a.startswith("--out=")]
+    main([a for a in sys.argv[1:] if a not in given], Path(given[-1][6:]) if given else None)

@@ -107,11 +107,7 @@ class VAEGame(Game):
         mu, log_var = self.encoder(x)
         z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
         loss, reconstruction, kl = vae_loss(self.decoder(z), (x + 1) / 2, mu, log_var, self.beta)
-        self.record(
-            **{"loss/vae": loss, "reconstruction": reconstruction, "kl": kl.sum()},
-            kl_per_dim=kl,
-            active_units=(kl > self.active_threshold).sum(),
-        )
+        self.record(**{"loss/vae": loss, "reconstruction": reconstruction}, kl_per_dim=kl)
         self.note_loss("encoder", loss)
         for player in ("encoder", "decoder"):
             self.optimizer(player).zero_grad(set_to_none=True)
@@ -123,7 +119,9 @@ class VAEGame(Game):
         """Loss, reconstruction, KL, active units and the KL of each latent dimension."""
         scalars = {k: v for k, v in self.stats.items() if v.dim() == 0}
         per_dim = self.stats.get("kl_per_dim")
-        if per_dim is not None:
+        if per_dim is not None:  # derived here, every log_every, not on every step
+            scalars["kl"] = per_dim.sum()
+            scalars["active_units"] = (per_dim > self.active_threshold).sum()
             scalars.update((f"kl_per_dim/{j}", v) for j, v in enumerate(per_dim))
         return scalars
 
