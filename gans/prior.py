@@ -79,9 +79,11 @@ class CodePrior:
         values = [
             torch.randint(k, (n,), device=device, generator=generator) for k in self.categorical
         ]
-        categorical = torch.stack(values, 1) if values else torch.zeros(n, 0, dtype=torch.long)
+        categorical = (
+            torch.stack(values, 1) if values else torch.zeros(n, 0, dtype=torch.long, device=device)
+        )
         continuous = torch.rand(n, self.continuous, device=device, generator=generator) * 2 - 1
-        return noise, categorical.to(device), continuous
+        return noise, categorical, continuous
 
     def compose(self, noise: Tensor, categorical: Tensor, continuous: Tensor) -> Tensor:
         """z = [noise, one_hot(c_1), ..., one_hot(c_k), continuous]."""

@@ -273,13 +273,20 @@ class Game(L.LightningModule):
         finally:
             self.untoggle_optimizer(optimizer)
 
-    def update(self, player: str, loss: Tensor, *, closes_iteration: bool = False) -> None:
-        """One step of ``player`` on ``loss``: finite note, zero_grad, backward, :meth:`step`."""
-        self.note_loss(player, loss)
-        optimizer = self.optimizer(player)
-        optimizer.zero_grad(set_to_none=True)
+    def update(
+        self, player: str | Sequence[str], loss: Tensor, *, closes_iteration: bool = False
+    ) -> None:
+        """One step on ``loss`` of ``player``, or of several players that share it (the VAE's
+        encoder and decoder, InfoGAN's Q head and D): finite note under the last, zero_grad of
+        each, one backward, :meth:`step` of each in order (the last may close the iteration)."""
+        players = (player,) if isinstance(player, str) else tuple(player)
+        self.note_loss(players[-1], loss)
+        for name in players:
+            self.optimizer(name).zero_grad(set_to_none=True)
         self.manual_backward(loss)
-        self.step(player, closes_iteration=closes_iteration)
+        for name in players[:-1]:
+            self.step(name)
+        self.step(players[-1], closes_iteration=closes_iteration)
 
     def step(self, player: str, *, closes_iteration: bool = False) -> None:
         """``player``'s optimizer step on the gradients in place, then its terms' after-step

@@ -100,6 +100,8 @@ class InfoGANGame(GANGame):
                 f"({self.prior}): set it to {self.prior.dim}"
             )
         self.categorical_weight = float(categorical_weight)
+        #: H(c) of the uniform categorical codes: sum_k log K_k
+        self.code_entropy = sum(math.log(k) for k in self.prior.categorical)
         self.continuous_weight = float(continuous_weight)
         if self.terms:
             raise ConfigError("model=infogan takes no regularizer (regularizer=none)")
@@ -113,7 +115,7 @@ class InfoGANGame(GANGame):
             logits, categorical, mean, log_var, continuous,
             self.categorical_weight, self.continuous_weight,
         )  # fmt: skip
-        entropy = sum(math.log(k) for k in self.prior.categorical)
+        entropy = self.code_entropy
         self.record(
             **{"loss/info": loss, "info/cross_entropy": ce, "info/gaussian_nll": nll,
                "info/mi_categorical": entropy - ce}
@@ -130,14 +132,8 @@ class InfoGANGame(GANGame):
         real_out, fake_out = head(body(x)).squeeze(1), head(fake_features).squeeze(1)
         adversarial = self.objective.d_loss(real_out, fake_out)
         info = self.mutual_information_loss(fake_features, categorical, continuous)
-        loss = adversarial + info
-        self.note_loss("discriminator", loss)
         self.note_loss("q", info)
-        for player in ("discriminator", "q"):
-            self.optimizer(player).zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        self.step("q")
-        self.step("discriminator")
+        self.update(("q", "discriminator"), adversarial + info)
         self.record(**{"loss/d": adversarial, "D(x)": real_out, "D(G(z))": fake_out})
 
     def generator_step(self, x: Tensor, y: Tensor | None, closes: bool) -> None:

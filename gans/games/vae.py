@@ -108,12 +108,7 @@ class VAEGame(Game):
         z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
         loss, reconstruction, kl = vae_loss(self.decoder(z), (x + 1) / 2, mu, log_var, self.beta)
         self.record(**{"loss/vae": loss, "reconstruction": reconstruction}, kl_per_dim=kl)
-        self.note_loss("encoder", loss)
-        for player in ("encoder", "decoder"):
-            self.optimizer(player).zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        self.step("encoder")
-        self.step("decoder", closes_iteration=True)
+        self.update(("encoder", "decoder"), loss, closes_iteration=True)
 
     def scalars(self) -> dict[str, Tensor]:
         """Loss, reconstruction, KL, active units and the KL of each latent dimension."""
