@@ -3,7 +3,7 @@
     python benchmarks/throughput.py                     # or: make bench
     python benchmarks/throughput.py --models dcgan --iterations 400 --repeats 3
 
-For each model (DCGAN, WGAN-GP, the MLP GAN, the notes' VAE, InfoGAN) both contenders get the
+For each model (DCGAN, WGAN-GP, the MLP GAN, the notes' VAE and its convolutional variant, InfoGAN) both contenders get the
 same networks (built from the model's config, same seed), the same optimizers, the same
 objective object, the same 32x32 digits tensor and the model's batch size:
 
@@ -283,7 +283,7 @@ def breakdown(cfg: DictConfig) -> list[tuple[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default="dcgan,wgan_gp,gan,vae,infogan")
+    parser.add_argument("--models", default="dcgan,wgan_gp,gan,vae,vae_conv,infogan")
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
