@@ -3,16 +3,19 @@
     python benchmarks/throughput.py                     # or: make bench
     python benchmarks/throughput.py --models dcgan --iterations 400 --repeats 3
 
-For each model (DCGAN, WGAN-GP, the MLP GAN, the notes' VAE and its convolutional variant, InfoGAN) both contenders get the
-same networks (built from the model's config, same seed), the same optimizers, the same
-objective object, the same 32x32 digits tensor and the model's batch size:
+For each model (DCGAN, WGAN-GP, the MLP GAN, the notes' VAE and its convolutional variant,
+InfoGAN) both contenders get the same networks (built from the model's config, same seed), the
+same optimizers, the same objective object, the same 32x32 digits tensor and the model's batch
+size:
 
 * **plain**: the loop a lab writes: a shuffled ``DataLoader`` over a ``TensorDataset``, the
   family's steps written inline (a D step, n_critic of them for WGAN-GP with its gradient
   penalty, then a G step; the VAE's one step; InfoGAN's D+Q step then G step), and
   ``loss.item()`` printed every ``log_every`` iterations;
 * **gans.train**: ``train(cfg)`` with the production defaults (sample grids, checkpoints, metrics,
-  W&B offline), only the run length changed.
+  W&B offline), only the run length changed. Its optimizers run torch's fused (Adam) or
+  multi-tensor (RMSprop) kernels, which torch picks by itself only on CUDA; the plain loop gets
+  torch's CPU default, a Python loop over the tensors, as a hand-written loop does.
 
 Each is timed after ``--warmup`` iterations, alternately ``--repeats`` times; the best of each is
 reported with their ratio. A third contender, ``gans.train logger=none``, separates the cost of

@@ -40,8 +40,8 @@ class VAEGame(Game):
     Args:
         encoder: x -> (mu, log sigma^2).
         decoder: z -> pixel logits.
-        optimizer: the ``optimizer`` group; ``optimizer.encoder`` and ``optimizer.decoder``
-            (Adam is per parameter, so two Adams with one setting are one Adam over both).
+        optimizer: the ``optimizer`` group; ``optimizer.vae`` steps encoder and decoder together
+            (logged as ``lr/vae``, ``grad_norm/vae``).
         latent: ``{"dim", "prior"}`` (the prior must be ``normal``: the KL term assumes it).
         beta: the reconstruction weight (the notes: 10).
         active_threshold: a latent dimension with mean KL above this is an active unit.
@@ -69,6 +69,8 @@ class VAEGame(Game):
         super().__init__(
             {"encoder": encoder, "decoder": decoder},
             optimizer,
+            stepped=("vae",),
+            groups={"vae": ("encoder", "decoder")},
             terms=terms,
             ema=ema,
             averaged=("decoder",),
@@ -108,7 +110,7 @@ class VAEGame(Game):
         z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
         loss, reconstruction, kl = vae_loss(self.decoder(z), (x + 1) / 2, mu, log_var, self.beta)
         self.record(**{"loss/vae": loss, "reconstruction": reconstruction}, kl_per_dim=kl)
-        self.update(("encoder", "decoder"), loss, closes_iteration=True)
+        self.update("vae", loss, closes_iteration=True)
 
     def scalars(self) -> dict[str, Tensor]:
         """Loss, reconstruction, KL, active units and the KL of each latent dimension."""
