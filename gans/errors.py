@@ -23,10 +23,20 @@ class CheckpointWriteFailed(RuntimeError):
     intact."""
 
 
+class Interrupted(RuntimeError):
+    """Training stopped on a signal after writing its checkpoint; the message says how to resume.
+    The command exits with 128 + the signal's number, as a shell reports a signal."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum = int(signum)
+
+
 def reports_config_errors(command: Callable[..., T]) -> Callable[..., T]:
     """A command's body whose :class:`ConfigError` prints ``error: <message>`` (one line, no
     traceback) and exits with status 2; :class:`TrainingDiverged` likewise, with status 3, and
-    :class:`CheckpointWriteFailed` with status 4."""
+    :class:`CheckpointWriteFailed` with status 4; :class:`Interrupted` prints ``interrupted:
+    <message>`` and exits with 128 + the signal's number (130 for a Ctrl-C outside training)."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> T:
@@ -41,5 +51,11 @@ def reports_config_errors(command: Callable[..., T]) -> Callable[..., T]:
         except CheckpointWriteFailed as exc:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(4)
+        except Interrupted as exc:
+            print(f"interrupted: {exc}", file=sys.stderr)
+            sys.exit(128 + exc.signum)
+        except KeyboardInterrupt:
+            print("interrupted: stopped by SIGINT (Ctrl-C) before training began", file=sys.stderr)
+            sys.exit(130)
 
     return run

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,9 @@ from gans import restore, resume, rng, sweeps
 from gans.build import build_model, config_error
 from gans.callbacks import monitors
 from gans.callbacks.evaluation import Evaluation
+from gans.callbacks.interrupt import NAMES, GracefulInterrupt
 from gans.checkpoint_io import AtomicCheckpointIO, remove_stale_temporaries
-from gans.errors import ConfigError, TrainingDiverged, reports_config_errors
+from gans.errors import ConfigError, Interrupted, TrainingDiverged, reports_config_errors
 from gans.loggers import choose_wandb_mode, describe
 from gans.validate import check_data, check_model_fits, check_required, validate
 
@@ -126,7 +128,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         callbacks += evaluation
         health = monitors.health(cfg)
         callbacks += health
-        callbacks += list(extra_callbacks or [])
+        interrupt = GracefulInterrupt()
+        callbacks += [interrupt, *(extra_callbacks or [])]
         loggers: list[Logger] = _loggers(cfg, resumed.get("wandb_run_id"))
     except InstantiationException as exc:
         error = config_error(exc)
@@ -180,7 +183,28 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     if trainer.is_global_zero:
         _report(summary)
         _write_summary(summary)
+    if interrupt.stopped_at is not None:
+        raise Interrupted(_resume_advice(cfg, interrupt), interrupt.requested or 15)
     return summary
+
+
+def _resume_advice(cfg: DictConfig, interrupt: GracefulInterrupt) -> str:
+    """Where an interrupted run stopped and the command that continues it."""
+    last = Path(cfg.paths.checkpoints) / "last.ckpt"
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        given = [o for o in HydraConfig.get().overrides.task if not o.startswith("ckpt_path=")]
+    except ValueError:  # train() called without Hydra's command line
+        given = []
+    command = " ".join(
+        ["python -m gans.train", *map(shlex.quote, given), shlex.quote(f"ckpt_path={last}")]
+    )
+    name = NAMES.get(interrupt.requested or 0, "a signal")
+    return (
+        f"stopped by {name} at iteration {interrupt.stopped_at}; its checkpoint is {last}. "
+        f"Resume with: {command}"
+    )
 
 
 def _write_summary(summary: dict[str, Any]) -> None:
