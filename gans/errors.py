@@ -32,6 +32,16 @@ class Interrupted(RuntimeError):
         self.signum = int(signum)
 
 
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc``; for an error a DataLoader worker raised, which torch re-raises with
+    the worker's traceback in its message, the original message alone."""
+    message = str(exc)
+    if "DataLoader worker" in message and "Original Traceback" in message:
+        last = message.rstrip().splitlines()[-1]
+        return last.split(f"{type(exc).__name__}: ", 1)[-1] + " (in a DataLoader worker)"
+    return message
+
+
 def reports_config_errors(command: Callable[..., T]) -> Callable[..., T]:
     """A command's body whose :class:`ConfigError` prints ``error: <message>`` (one line, no
     traceback) and exits with status 2; :class:`TrainingDiverged` likewise, with status 3, and
@@ -43,7 +53,7 @@ def reports_config_errors(command: Callable[..., T]) -> Callable[..., T]:
         try:
             return command(*args, **kwargs)
         except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {one_line(exc)}", file=sys.stderr)
             sys.exit(2)
         except TrainingDiverged as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -16,6 +16,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from gans import restore, rng
+from gans.cli import command
 from gans.errors import reports_config_errors
 from gans.metrics.disentanglement import measure
 from gans.metrics.evaluator import build_evaluator, load_or_train_classifier
@@ -84,6 +85,7 @@ def table(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@command
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="evaluate")
 @reports_config_errors
 def main(cfg: DictConfig) -> None:

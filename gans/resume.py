@@ -83,7 +83,37 @@ def prepare(cfg: DictConfig) -> dict[str, Any]:
         if forked
         else None,
         "config": state.get("config", {}),
+        "shapes": {k: tuple(v.shape) for k, v in checkpoint["state_dict"].items()},
     }
+
+
+def check_fits(model: torch.nn.Module, resumed: dict[str, Any], cfg: DictConfig) -> None:
+    """Raise a ConfigError naming both models when the checkpoint's weights do not fit the model
+    this run builds (another model, width or image size), before Lightning loads it."""
+    saved: dict[str, tuple[int, ...]] = resumed.get("shapes") or {}
+    own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    differ = [k for k in own if k in saved and own[k] != saved[k]]
+    missing = [k for k in own if k not in saved]
+    extra = [k for k in saved if k not in own]
+    if not (differ or missing or extra):
+        return
+    old = resumed.get("config") or {}
+    name = (old.get("model") or {}).get("name", "?")
+    if differ:
+        what = f"{differ[0]} is {saved[differ[0]]} in the checkpoint and {own[differ[0]]} here"
+    elif missing:
+        what = f"it has no {missing[0]}"
+    else:
+        what = f"it has {extra[0]}, which this model lacks"
+    settings = [k for k in changed_keys(old, cfg) if k.startswith(("model.", "data."))]
+    hint = f" (settings that differ: {', '.join(settings[:6])})" if settings else ""
+    count = len(differ) + len(missing) + len(extra)
+    raise ConfigError(
+        f"ckpt_path={resumed['path']} holds model={name} but this run builds "
+        f"model={cfg.model.get('name')}: {what}"
+        f"{f' (and {count - 1} more)' if count > 1 else ''}{hint}; resume with the checkpoint's "
+        "settings, or drop ckpt_path to start a new run"
+    )
 
 
 def changed_keys(saved: dict[str, Any], cfg: DictConfig) -> list[str]:

@@ -20,6 +20,7 @@ from torch import Tensor
 from torchvision.utils import save_image
 
 from gans import restore
+from gans.cli import command
 from gans.errors import ConfigError, reports_config_errors
 from gans.metrics.reference import real_images
 from gans.train import CONF_DIR
@@ -103,6 +104,7 @@ def sample(cfg: DictConfig) -> dict[str, Any]:
     return {"iteration": iteration, **{k: str(v) for k, v in written.items()}}
 
 
+@command
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="sample")
 @reports_config_errors
 def main(cfg: DictConfig) -> None:

@@ -29,9 +29,17 @@ from gans.callbacks import monitors
 from gans.callbacks.evaluation import Evaluation
 from gans.callbacks.interrupt import NAMES, GracefulInterrupt
 from gans.checkpoint_io import AtomicCheckpointIO, remove_stale_temporaries
+from gans.cli import command
 from gans.errors import ConfigError, Interrupted, TrainingDiverged, reports_config_errors
 from gans.loggers import choose_wandb_mode, describe
-from gans.validate import check_data, check_model_fits, check_required, validate
+from gans.validate import (
+    check_data,
+    check_devices,
+    check_model_fits,
+    check_required,
+    expand_home,
+    validate,
+)
 
 log = logging.getLogger(__name__)
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
@@ -97,6 +105,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     cfg = cfg.copy()
     check_required(cfg)
     resumed = resume.prepare(cfg)
+    for expanded in expand_home(cfg):
+        log.info("read %s (a shell does not expand ~ after '=')", expanded)
     try:
         OmegaConf.resolve(cfg)
     except InterpolationKeyError as exc:
@@ -107,6 +117,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
             f"data={cfg.data.get('name')} do not fit together?)"
         ) from None
     validate(cfg)
+    check_devices(cfg)
     if sweeps.multirun():
         sweeps.check_sweepable(cfg)
         sweeps.group_runs(cfg)
@@ -119,6 +130,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         datamodule = restore.datamodule(cfg)
         check_data(cfg, datamodule)
         model = build_model(cfg)
+        if resumed:
+            resume.check_fits(model, resumed, cfg)
         check_model_fits(model, datamodule.sample_shape)
         callbacks = _instantiate_all(cfg.callbacks)
         if not cfg.trainer.get("enable_progress_bar", True):
@@ -234,6 +247,7 @@ def _report(summary: dict[str, Any]) -> None:
     print("\n".join(lines), flush=True)
 
 
+@command
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 @reports_config_errors
 def main(cfg: DictConfig) -> float:

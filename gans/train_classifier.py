@@ -11,6 +11,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from gans import restore
+from gans.cli import command
 from gans.errors import reports_config_errors
 from gans.metrics.evaluator import load_or_train_classifier
 from gans.train import CONF_DIR
@@ -31,6 +32,7 @@ def train_classifier(cfg: DictConfig) -> dict[str, object]:
     }
 
 
+@command
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 @reports_config_errors
 def main(cfg: DictConfig) -> None:

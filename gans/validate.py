@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from gans.errors import ConfigError
@@ -20,6 +22,9 @@ def _positive_int(cfg: DictConfig, key: str, allow_zero: bool = False) -> None:
 
 def validate(cfg: DictConfig) -> None:
     """Raise :class:`ConfigError` naming the first key whose value cannot work."""
+    seed = cfg.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ConfigError(f"seed={seed} must be an integer")
     _positive_int(cfg, "iterations")
     _positive_int(cfg, "log_every")
     _positive_int(cfg, "sample_every", allow_zero=True)
@@ -53,6 +58,59 @@ def validate(cfg: DictConfig) -> None:
         lr = OmegaConf.select(cfg, key)
         if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0:
             raise ConfigError(f"{key}={lr} must be a number > 0")
+
+
+def check_devices(cfg: DictConfig) -> None:
+    """Raise :class:`ConfigError`, before any process is started, when the trainer asks for GPUs
+    this machine does not have, or for several processes without the DDP strategy a GAN needs
+    (its D step leaves G's parameters unused, which plain DDP rejects)."""
+    trainer = cfg.get("trainer") or {}
+    accelerator = str(trainer.get("accelerator", "auto")).lower()
+    devices = trainer.get("devices", 1)
+    strategy = str(trainer.get("strategy", "auto"))
+    gpus = torch.cuda.device_count()
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and gpus > 0)
+    count = devices if isinstance(devices, int) and not isinstance(devices, bool) else None
+    if accelerator in ("gpu", "cuda") and gpus == 0:
+        hint = (
+            "trainer=ddp_cpu runs the same DDP code path in CPU processes"
+            if "ddp" in strategy
+            else "use trainer=cpu"
+        )
+        raise ConfigError(f"trainer.accelerator={accelerator} but this machine has no GPU: {hint}")
+    if on_gpu and count is not None and count > gpus:
+        raise ConfigError(f"trainer.devices={count} but this machine has {gpus} GPU(s)")
+    if accelerator == "auto" and gpus == 0 and count is not None and count > 1:
+        raise ConfigError(
+            f"trainer.devices={count} but this machine has no GPU: for {count} CPU processes "
+            f"use trainer=ddp_cpu trainer.devices={count}"
+        )
+    many = (
+        devices == -1
+        or (count is not None and count > 1)
+        or (OmegaConf.is_list(devices) and len(devices) > 1)
+        or (devices == "auto" and on_gpu and gpus > 1)
+    )
+    if many and "find_unused_parameters_true" not in strategy:
+        raise ConfigError(
+            f"trainer.devices={devices} with trainer.strategy={strategy}: several processes "
+            "need trainer=ddp (GPUs) or trainer=ddp_cpu, whose strategy lets each player's step "
+            "leave the other's parameters unused"
+        )
+
+
+def expand_home(cfg: DictConfig) -> list[str]:
+    """Expand a leading ``~`` in ``data.root`` (a shell expands it only at a word's start, not
+    after ``data.root=``); returns the keys changed."""
+    changed = []
+    root = OmegaConf.select(cfg, "data.root")
+    if isinstance(root, str) and root.startswith("~"):
+        expanded = os.path.expanduser(root)
+        if expanded == root:
+            raise ConfigError(f"data.root={root}: cannot expand ~ here; give the full path")
+        cfg.data.root = expanded
+        changed.append(f"data.root={expanded}")
+    return changed
 
 
 def _missing(cfg: DictConfig, prefix: str = "") -> list[str]:
