@@ -23,7 +23,7 @@ from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
-from gans import restore, resume, rng, sweeps
+from gans import quiet, restore, resume, rng, sweeps
 from gans.build import build_model, config_error
 from gans.callbacks import monitors
 from gans.callbacks.evaluation import Evaluation
@@ -32,6 +32,7 @@ from gans.checkpoint_io import AtomicCheckpointIO, remove_stale_temporaries
 from gans.cli import command
 from gans.errors import ConfigError, Interrupted, TrainingDiverged, reports_config_errors
 from gans.loggers import choose_wandb_mode, describe
+from gans.runlog import RUN_LOG, close_run_log, open_run_log
 from gans.validate import (
     check_data,
     check_devices,
@@ -77,9 +78,10 @@ def _loggers(cfg: DictConfig, wandb_run_id: str | None) -> list[Logger]:
         if not isinstance(node, DictConfig) or "_target_" not in node:
             continue
         if wandb_run_id and node._target_.endswith("WandbLogger"):
-            loggers.append(instantiate(node, id=wandb_run_id, resume="allow"))
+            logger = instantiate(node, id=wandb_run_id, resume="allow")
         else:
-            loggers.append(instantiate(node))
+            logger = instantiate(node)
+        loggers.append(quiet.without_anonymous_setting(logger))
     return loggers
 
 
@@ -102,6 +104,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
 
     ``extra_callbacks`` lets studies observe a run (e.g. record parameter trajectories).
     """
+    quiet.silence()
     cfg = cfg.copy()
     check_required(cfg)
     resumed = resume.prepare(cfg)
@@ -168,9 +171,19 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     for stale in remove_stale_temporaries(cfg.paths.checkpoints):
         log.info("removed %s, left by a checkpoint write that was killed", stale)
     where = describe(loggers)
+    run_log = open_run_log(cfg.paths.run_dir) if trainer.is_global_zero else None
+    if resumed:
+        RUN_LOG.info("resumed from %s at iteration %d", resumed["path"], resumed["iteration"])
     started = time.perf_counter()
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    except BaseException as exc:
+        RUN_LOG.info(
+            "stopped at iteration %d: %s: %s", trainer.global_step, type(exc).__name__, exc
+        )
+        if run_log is not None:
+            close_run_log(run_log)
+        raise
     finally:
         for logger in loggers:  # each job of a sweep is its own run, also when one fails
             if isinstance(logger, WandbLogger) and logger._experiment is not None:
@@ -180,6 +193,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     summary: dict[str, Any] = {
         "run_dir": cfg.paths.run_dir,
         "iterations": iterations,
+        "iterations_this_run": iterations - model.start_iteration,
         "seconds": seconds,
         "iterations_per_s": (iterations - model.start_iteration) / max(seconds, 1e-9),
         "checkpoints": cfg.paths.checkpoints,
@@ -196,8 +210,13 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     if trainer.is_global_zero:
         _report(summary)
         _write_summary(summary)
-    if interrupt.stopped_at is not None:
-        raise Interrupted(_resume_advice(cfg, interrupt), interrupt.requested or 15)
+    advice = _resume_advice(cfg, interrupt) if interrupt.stopped_at is not None else None
+    if advice:
+        RUN_LOG.info("interrupted: %s", advice)
+    if run_log is not None:
+        close_run_log(run_log)
+    if advice:
+        raise Interrupted(advice, interrupt.requested or 15)
     return summary
 
 
@@ -228,12 +247,16 @@ def _write_summary(summary: dict[str, Any]) -> None:
 
 
 def _report(summary: dict[str, Any]) -> None:
+    """The closing summary, on stdout and in the run's train.log."""
+    done, total = summary["iterations_this_run"], summary["iterations"]
+    resumed = f" (iterations {total - done}-{total}: resumed)" if done != total else ""
     grids = sorted(Path(summary["samples"]).glob("iter_*.png"))
     samples = f"sample grids:  {summary['samples']}" + (
         f"  (latest: {grids[-1].name})" if grids else ""
     )
     lines = [
-        f"trained {summary['iterations']} generator iterations in {summary['seconds']:.1f} s "
+        f"trained {summary['iterations_this_run']} generator iterations{resumed} in "
+        f"{summary['seconds']:.1f} s "
         f"({summary['iterations_per_s']:.2f} it/s)",
         f"run directory: {summary['run_dir']}",
         *([samples] if grids else []),
@@ -245,6 +268,8 @@ def _report(summary: dict[str, Any]) -> None:
         protocol = f"\n  protocol: {summary['protocol']}" if "protocol" in summary else ""
         lines.insert(1, f"metrics at the end: {scores}{protocol}")
     print("\n".join(lines), flush=True)
+    for line in lines:
+        RUN_LOG.info(line)
 
 
 @command

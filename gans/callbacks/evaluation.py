@@ -56,4 +56,6 @@ class Evaluation(EveryIterations):
         super().on_train_batch_end(trainer, pl_module, *args)
         if len(self.history) > evaluated and "fid" in self.history[-1][1]:
             key = self.protocol(pl_module).key("fid")
-            pl_module.log(key, torch.tensor(self.history[-1][1]["fid"]), logger=False)
+            pl_module.log(
+                key, torch.tensor(self.history[-1][1]["fid"]), logger=False, prog_bar=True
+            )

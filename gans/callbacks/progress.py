@@ -1,43 +1,108 @@
-"""A progress bar that counts generator iterations instead of batches."""
+"""Progress in generator iterations: a bar on a terminal, a plain line every ``log_every``
+iterations elsewhere (and in the run's ``train.log`` either way)."""
 
 from __future__ import annotations
 
+import datetime
+import sys
+import time
 from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
+
+from gans.runlog import RUN_LOG
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 class IterationProgressBar(TQDMProgressBar):
-    """One bar over the whole run, 0..max_steps generator iterations, so tqdm's rate is it/s of the
-    game (not batches/s, which differ when n_critic > 1), with the latest losses beside it."""
+    """One bar over the whole run, 0..max_steps generator iterations, so the rate is it/s of the
+    game (not batches/s, which differ when n_critic > 1), with the latest losses and FID beside
+    it. When stdout is not a terminal (a log file, a cluster job) the bar is off and a line
+    ``iteration n/N (p%) | r it/s | ETA | losses | fid`` is printed every ``log_every``
+    iterations instead of carriage-return updates.
+
+    Args:
+        plain: force the plain lines (True) or the bar (False); default: by ``isatty``.
+    """
+
+    def __init__(self, refresh_rate: int = 1, plain: bool | None = None) -> None:
+        super().__init__(refresh_rate=refresh_rate)
+        self.plain = (not sys.stdout.isatty()) if plain is None else bool(plain)
+        self._shown = 0
+        self._clock: tuple[float, int] | None = None
+
+    @property
+    def train_description(self) -> str:
+        return "iterations"
+
+    def init_train_tqdm(self) -> Tqdm:
+        trainer = self.trainer
+        return Tqdm(
+            desc=self.train_description,
+            total=trainer.max_steps if trainer.max_steps > 0 else None,
+            initial=trainer.global_step,
+            unit="it",
+            disable=self.is_disabled,
+            leave=True,
+            dynamic_ncols=True,
+            file=sys.stdout,
+            smoothing=0,
+            bar_format=self.BAR_FORMAT,
+        )
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.plain:
+            self.disable()
         super().on_train_start(trainer, pl_module)
-        bar = self.train_progress_bar
-        bar.reset(total=trainer.max_steps if trainer.max_steps > 0 else None)
-        bar.initial = trainer.global_step
-        bar.n = trainer.global_step
-        bar.unit = "it"
-        bar.set_description("iterations")
         self._shown = trainer.global_step
+        self._clock = (time.perf_counter(), trainer.global_step)
 
     def on_train_epoch_start(self, trainer: L.Trainer, *_: Any) -> None:
         pass
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *_: Any) -> None:
         n = trainer.global_step
+        if n == self._shown:
+            return  # a critic batch that closed no iteration
+        if n % trainer.log_every_n_steps == 0 or n == trainer.max_steps:
+            line = self.line(trainer, pl_module)
+            RUN_LOG.info(line)
+            if self.plain and trainer.is_global_zero:
+                print(line, flush=True)
         bar = self.train_progress_bar
-        if n != self._shown and self._should_update(n, bar.total):
-            self._shown = n
+        if not self.plain and self._should_update(n, bar.total):
             bar.n = n
             bar.set_postfix(self.get_metrics(trainer, pl_module), refresh=False)
             bar.refresh()
+        self._shown = n
+
+    def line(self, trainer: L.Trainer, pl_module: L.LightningModule) -> str:
+        """``iteration n/N (p%) | r it/s | ETA h:mm:ss | key value ...``"""
+        n, total = trainer.global_step, trainer.max_steps
+        now = time.perf_counter()
+        start, start_n = self._clock or (now, n)
+        rate = (n - start_n) / max(now - start, 1e-9)
+        parts = [f"iteration {n}/{total} ({100 * n / total:.0f}%)" if total > 0 else f"{n}"]
+        if n > start_n:
+            parts.append(f"{rate:.2f} it/s")
+            if total > n:
+                eta = datetime.timedelta(seconds=round((total - n) / max(rate, 1e-9)))
+                parts.append(f"ETA {eta}")
+        metrics = self.get_metrics(trainer, pl_module)
+        if metrics:
+            parts.append(" ".join(f"{k} {_short(v)}" for k, v in metrics.items()))
+        return " | ".join(parts)
 
     def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
         metrics = super().get_metrics(trainer, pl_module)
         metrics.pop("v_num", None)
-        return metrics
+        # the evaluation's protocol-stamped key, shortened for the console
+        return {k.split("/", 1)[0] if k.startswith("fid/") else k: v for k, v in metrics.items()}
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         pass

@@ -1,0 +1,46 @@
+"""What a person reads: plain progress lines when stdout is not a terminal, no dependency noise,
+a summary that counts this invocation's iterations, and the run's story in train.log."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import TINY, run_train
+
+QUIET_RUN = [
+    *[o for o in TINY if not o.startswith(("log_every", "trainer.enable_progress_bar"))],
+    "log_every=2",
+    "logger=wandb",  # offline: its own console lines are allowed, its warnings are not
+]
+NOISE = (
+    "litlogger",
+    "The anonymous setting has no effect",
+    "isinstance(treespec, LeafSpec)",
+    "module(s) in eval mode",
+    "Training:",
+)
+
+
+def test_a_run_piped_to_a_file_prints_plain_lines_and_logs_them(tmp_path):
+    result = run_train(*QUIET_RUN, "iterations=4", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stdout
+    progress = re.findall(r"^iteration (\d+)/4 \(\d+%\) \| .*loss/d \S+ loss/g \S+$",
+                          result.stdout, flags=re.M)  # fmt: skip
+    assert progress == ["2", "4"]
+    for noise in NOISE:
+        assert noise not in result.stdout + result.stderr, noise
+    log = (tmp_path / "train.log").read_text()
+    assert "iteration 4/4 (100%)" in log and "trained 4 generator iterations" in log
+
+
+def test_a_resumed_run_counts_its_own_iterations_and_appends_to_the_runs_log(tmp_path):
+    first = run_train(*QUIET_RUN, "iterations=2", f"hydra.run.dir={tmp_path}")
+    assert first.returncode == 0, first.stderr
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    again = run_train(*QUIET_RUN, "iterations=6", f"ckpt_path={last}")
+    assert again.returncode == 0, again.stderr
+    assert "trained 4 generator iterations (iterations 2-6: resumed)" in again.stdout
+    log = (tmp_path / "train.log").read_text()
+    assert log.index("trained 2 generator iterations") < log.index(f"resumed from {last}")
+    assert "iteration 6/6 (100%)" in log
