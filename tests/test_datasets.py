@@ -310,3 +310,12 @@ def test_download_failures_are_told_in_one_line():
 
     exc = RuntimeError("Error downloading x.gz:\nTried http://a/, got:\n<urlopen error refused>\n")
     assert failure(exc) == "RuntimeError: <urlopen error refused>"
+
+
+def test_loader_workers_default_to_the_cores_this_process_may_use(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert ImageFolderDataModule(tmp_path, num_workers="auto").num_workers == 3
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert ImageFolderDataModule(tmp_path, num_workers="auto").num_workers == 8
+    with pytest.raises(ConfigError, match="data.num_workers=many must be an integer >= 0 or auto"):
+        ImageFolderDataModule(tmp_path, num_workers="many")

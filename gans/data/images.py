@@ -42,6 +42,16 @@ ON_CORRUPT = ("skip", "error")
 DECODE_ERRORS = (OSError, ValueError, SyntaxError)
 
 
+def available_cores(cap: int) -> int:
+    """The CPU cores this process may run on (its affinity mask, which a cluster's allocation
+    sets), at most ``cap``."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    return max(1, min(cap, cores))
+
+
 @dataclass
 class Unreadable:
     """Stands in for an item whose file could not be decoded (``data.on_corrupt=skip``)."""
@@ -116,7 +126,8 @@ class ImageDataModule(InMemoryDataModule):
         hflip: mirror each image left-right with probability 1/2 (on the device).
         in_memory: ``true``, ``false`` or ``"auto"`` (in memory when it fits ``max_memory_gb``).
         max_memory_gb: the decoded-size budget for ``auto``.
-        num_workers: processes that decode images (for the cache or while streaming).
+        num_workers: processes that decode images (for the cache or while streaming); ``auto``:
+            the CPU cores this process may use, at most 8.
         cache: keep the decoded tensor on disk; ``cache_dir`` overrides ``<root>/.gans-cache``.
         on_corrupt: ``skip`` (count and drop unreadable files) or ``error`` (stop, naming one).
         download: let torchvision download the dataset where it can.
@@ -133,7 +144,7 @@ class ImageDataModule(InMemoryDataModule):
         hflip: bool = False,
         in_memory: bool | str = "auto",
         max_memory_gb: float = 8.0,
-        num_workers: int = 4,
+        num_workers: int | str = "auto",
         cache: bool = True,
         cache_dir: str | None = None,
         on_corrupt: str = "skip",
@@ -150,8 +161,10 @@ class ImageDataModule(InMemoryDataModule):
             raise ConfigError(f"data.image_size={image_size} must be an integer >= 4")
         if int(channels) not in (1, 3):
             raise ConfigError(f"data.channels={channels} is not supported; allowed: 1, 3")
-        if int(num_workers) < 0:
-            raise ConfigError(f"data.num_workers={num_workers} must be an integer >= 0")
+        if num_workers == "auto":
+            num_workers = available_cores(cap=8)
+        if not str(num_workers).isdigit():
+            raise ConfigError(f"data.num_workers={num_workers} must be an integer >= 0 or auto")
         self.root = Path(os.path.expanduser(str(root)))
         self.image_size = int(image_size)
         self.channels = int(channels)
