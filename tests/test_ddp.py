@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,51 @@ def test_two_rank_run_works_with_each_logger(tmp_path, logger):
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 2
     if logger == "wandb":
         assert len(list((run / "wandb").glob("offline-run-*"))) == 1  # one run, from rank 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_nodes_under_torchrun_end_with_identical_weights(tmp_path):
+    """Multi-node DDP as a cluster starts it: one ``torchrun`` per "node" (one process each, a
+    localhost rendezvous, gloo); Lightning reads the ranks torchrun sets."""
+    run, port = tmp_path / "run", free_port()
+    overrides = [
+        *TINY, "iterations=3", "ema.enabled=true", "logger=none", "trainer=ddp_cpu",
+        "trainer.devices=1", "trainer.num_nodes=2", f"paths.run_dir={run}",
+    ]  # fmt: skip
+    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    nodes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--nnodes=2",
+                "--nproc_per_node=1",
+                f"--node_rank={rank}",
+                "--master_addr=127.0.0.1",
+                f"--master_port={port}",
+                str(ROOT / "tests" / "ddp_job.py"),
+                *overrides,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        for rank in (0, 1)
+    ]
+    for node in nodes:
+        out, _ = node.communicate(timeout=600)
+        assert node.returncode == 0, out[-3000:]
+    ranks = [torch.load(run / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    assert not torch.equal(ranks[0].pop("torch_rng_state"), ranks[1].pop("torch_rng_state"))
+    for key, value in ranks[0].items():
+        assert torch.equal(value, ranks[1][key]), key
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] == 3 and len(checkpoint["gans"]["rng_ranks"]) == 2

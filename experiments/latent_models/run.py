@@ -38,6 +38,10 @@ MODELS: dict[str, tuple[list[str], int, str]] = {
     "vae_b200": (["model=vae", "model.beta=200"], 2000, "MLP VAE, beta 200"),
     "vae_conv_b200": (["model=vae_conv", "model.beta=200"], 2000, "conv VAE, beta 200"),
     "infogan": (["model=infogan"], 1500, "InfoGAN (the authors' MNIST networks)"),
+    # the first lever against the collapse of seeds 1 and 2 (D wins): R1 on D, the config default
+    "infogan_r1": (
+        ["model=infogan", "regularizer=r1"], 1500, "InfoGAN + R1 on D (gamma 10)"
+    ),  # fmt: skip
     "dcgan": (  # the make-train preset (conf/preset/dcgan_digits.yaml), on these digits
         [
             "model=dcgan",
