@@ -131,6 +131,17 @@ def test_a_two_iteration_infogan_run_writes_a_checkpoint_logs_the_information_an
     assert images.shape == (2 * 10 * 5, 1, 16, 16)  # 2 continuous codes x 10 values x 5 steps
 
 
+def test_a_discriminator_regularizer_is_folded_into_the_d_and_q_step(tmp_path):
+    train(compose_config([*INFOGAN, "regularizer=r1", "iterations=2", "log_every=1",
+                          "sample_every=0", f"paths.run_dir={tmp_path}"]))  # fmt: skip
+    (metrics,) = tmp_path.glob("csv/**/metrics.csv")
+    with open(metrics) as f:
+        penalties = [float(r["reg/r1"]) for r in csv.DictReader(f) if r.get("reg/r1")]
+    assert len(penalties) == 2 and all(p > 0 for p in penalties)
+    with pytest.raises(ConfigError, match="regularizer.consensus: InfoGAN takes discriminator"):
+        build_model(compose_config([*INFOGAN, "regularizer=consensus", "paths.run_dir=."]))
+
+
 def test_gans_sample_draws_the_infogan_traversal(tmp_path):
     from hydra import compose, initialize_config_dir
 

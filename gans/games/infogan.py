@@ -103,8 +103,12 @@ class InfoGANGame(GANGame):
         #: H(c) of the uniform categorical codes: sum_k log K_k
         self.code_entropy = sum(math.log(k) for k in self.prior.categorical)
         self.continuous_weight = float(continuous_weight)
-        if self.terms:
-            raise ConfigError("model=infogan takes no regularizer (regularizer=none)")
+        for term in self.terms:
+            if term.lazy or getattr(term, "joint", False) or term.player != "discriminator":
+                raise ConfigError(
+                    f"regularizer.{term.name}: InfoGAN takes discriminator terms folded into its "
+                    "D step (e.g. regularizer=r1), not lazy, joint or generator terms"
+                )
 
     def mutual_information_loss(
         self, features: Tensor, categorical: Tensor, continuous: Tensor
@@ -133,7 +137,15 @@ class InfoGANGame(GANGame):
         adversarial = self.objective.d_loss(real_out, fake_out)
         info = self.mutual_information_loss(fake_features, categorical, continuous)
         self.note_loss("q", info)
-        self.update(("q", "discriminator"), adversarial + info)
+        loss = adversarial + info
+        self.d_steps_total += 1
+        for reg in self.terms:  # D regularizers (e.g. R1 on real data), folded as GANGame does
+            if reg.due(self.d_steps_total):
+                term = self._penalty(reg, x, fake, None, real_out, fake_out)
+                if term is not None:
+                    loss = loss + reg.every * term
+                    self.record(**{f"reg/{reg.name}": term})
+        self.update(("q", "discriminator"), loss)
         self.record(**{"loss/d": adversarial, "D(x)": real_out, "D(G(z))": fake_out})
 
     def generator_step(self, x: Tensor, y: Tensor | None, closes: bool) -> None:
