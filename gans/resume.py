@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,18 @@ def find_checkpoint(ckpt_path: str, run_dir: str | None) -> Path:
             "pass ckpt_path=<file>"
         )
     return siblings[-1]
+
+
+def requeued_checkpoint(cfg: DictConfig) -> str | None:
+    """In a SLURM job that was requeued (``SLURM_RESTART_COUNT`` > 0) and given no
+    ``ckpt_path``, the ``last.ckpt`` its previous run left in the same run directory."""
+    if cfg.get("ckpt_path") or int(os.environ.get("SLURM_RESTART_COUNT") or 0) <= 0:
+        return None
+    try:
+        last = Path(str(cfg.paths.run_dir)) / "checkpoints" / "last.ckpt"
+    except Exception:  # noqa: BLE001  (no Hydra run to interpolate from)
+        return None
+    return str(last) if last.is_file() else None
 
 
 def prepare(cfg: DictConfig) -> dict[str, Any]:

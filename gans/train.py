@@ -23,7 +23,7 @@ from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
-from gans import quiet, restore, resume, rng, sweeps
+from gans import cluster, quiet, restore, resume, rng, sweeps
 from gans.build import build_model, config_error
 from gans.callbacks import monitors
 from gans.callbacks.evaluation import Evaluation
@@ -107,6 +107,10 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     quiet.silence()
     cfg = cfg.copy()
     check_required(cfg)
+    requeued = resume.requeued_checkpoint(cfg)
+    if requeued:
+        log.info("requeued job: resuming from %s", requeued)
+        cfg.ckpt_path = requeued
     resumed = resume.prepare(cfg)
     for expanded in expand_home(cfg):
         log.info("read %s (a shell does not expand ~ after '=')", expanded)
@@ -120,6 +124,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
             f"data={cfg.data.get('name')} do not fit together?)"
         ) from None
     validate(cfg)
+    cluster.apply_slurm_shape(cfg, cluster.launcher_config())
     check_devices(cfg)
     if sweeps.multirun():
         sweeps.check_sweepable(cfg)
@@ -216,6 +221,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     if run_log is not None:
         close_run_log(run_log)
     if advice:
+        interrupt.hand_over()  # submitit requeues (and exits) here on SIGUSR2
         raise Interrupted(advice, interrupt.requested or 15)
     return summary
 

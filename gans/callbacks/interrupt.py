@@ -11,6 +11,11 @@ from typing import Any
 import lightning as L
 
 NAMES = {signal.SIGINT: "SIGINT (Ctrl-C)", signal.SIGTERM: "SIGTERM"}
+if hasattr(signal, "SIGUSR2"):  # what SLURM sends before a time limit or pre-emption (submitit)
+    NAMES[signal.SIGUSR2] = "SIGUSR2 (SLURM time limit or pre-emption)"
+#: signals whose handler from before training runs once the checkpoint is written (submitit's
+#: checkpoint-and-requeue)
+CHAINED = tuple(s for s in NAMES if s not in (signal.SIGINT, signal.SIGTERM))
 
 
 class GracefulInterrupt(L.Callback):
@@ -19,7 +24,9 @@ class GracefulInterrupt(L.Callback):
     ``last.ckpt`` at that iteration (atomically, after the finite check: never a diverged or
     half-updated model) and ``gans.train`` then exits with status 128 + the signal's number. A
     second Ctrl-C aborts at once. Under DDP the ranks agree on the iteration (one all-reduce of
-    a flag per iteration).
+    a flag per iteration). SIGUSR2 (SLURM's warning before a time limit or pre-emption, as
+    submitit asks for it) does the same, then hands over to the handler that was there before
+    training (submitit's, which requeues the job; the requeued job resumes from ``last.ckpt``).
 
     Lightning's own handling stops nothing cleanly: Ctrl-C raises wherever the step happens to
     be (between the D and G updates, inside an optimizer step) and exits without a checkpoint,
@@ -30,6 +37,7 @@ class GracefulInterrupt(L.Callback):
         self.requested: int | None = None
         self.stopped_at: int | None = None
         self._previous: dict[int, Any] = {}
+        self.before: dict[int, Any] = {}
         self._last_step = -1
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
@@ -53,6 +61,15 @@ class GracefulInterrupt(L.Callback):
             return  # signal handlers can only be set from the main thread
         for signum in NAMES:  # after Lightning's, which it restores at teardown
             self._previous[signum] = signal.signal(signum, self.handle)
+        self.before = dict(self._previous)
+
+    def hand_over(self) -> None:
+        """Call the pre-training handler of the signal that stopped the run, where it is one to
+        chain (submitit's requeue, which exits the process)."""
+        signum = self.requested
+        handler = self.before.get(signum) if signum in CHAINED else None
+        if callable(handler):
+            handler(signum, None)
 
     def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
         step = trainer.global_step
