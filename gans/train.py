@@ -28,6 +28,7 @@ from gans.build import build_model, config_error
 from gans.callbacks import monitors
 from gans.callbacks.evaluation import Evaluation
 from gans.callbacks.interrupt import NAMES, GracefulInterrupt
+from gans.callbacks.progress import RunLogLines
 from gans.checkpoint_io import AtomicCheckpointIO, remove_stale_temporaries
 from gans.cli import command
 from gans.errors import ConfigError, Interrupted, TrainingDiverged, reports_config_errors
@@ -150,7 +151,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         health = monitors.health(cfg)
         callbacks += health
         interrupt = GracefulInterrupt()
-        callbacks += [interrupt, *(extra_callbacks or [])]
+        callbacks += [interrupt, RunLogLines(), *(extra_callbacks or [])]
         loggers: list[Logger] = _loggers(cfg, resumed.get("wandb_run_id"))
     except InstantiationException as exc:
         error = config_error(exc)

@@ -44,3 +44,11 @@ def test_a_resumed_run_counts_its_own_iterations_and_appends_to_the_runs_log(tmp
     log = (tmp_path / "train.log").read_text()
     assert log.index("trained 2 generator iterations") < log.index(f"resumed from {last}")
     assert "iteration 6/6 (100%)" in log
+
+
+def test_train_log_has_the_progress_lines_without_a_progress_bar(tmp_path):
+    result = run_train(*QUIET_RUN, "iterations=2", "trainer.enable_progress_bar=false",
+                       "logger=none", f"hydra.run.dir={tmp_path}")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "iteration 2/2" not in result.stdout  # no bar, no console lines
+    assert "iteration 2/2 (100%)" in (tmp_path / "train.log").read_text()

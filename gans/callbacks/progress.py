@@ -1,5 +1,5 @@
 """Progress in generator iterations: a bar on a terminal, a plain line every ``log_every``
-iterations elsewhere (and in the run's ``train.log`` either way)."""
+iterations elsewhere, and the same line in the run's ``train.log`` either way."""
 
 from __future__ import annotations
 
@@ -17,6 +17,53 @@ from gans.runlog import RUN_LOG
 
 def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def shown(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The progress-bar metrics, the evaluation's protocol-stamped FID key shortened."""
+    return {
+        k.split("/", 1)[0] if k.startswith("fid/") else k: v
+        for k, v in metrics.items()
+        if k != "v_num"
+    }
+
+
+def progress_line(
+    trainer: L.Trainer, metrics: dict[str, Any], clock: tuple[float, int] | None
+) -> str:
+    """``iteration n/N (p%) | r it/s | ETA h:mm:ss | key value ...``, the rate since ``clock``
+    (time, iteration)."""
+    n, total = trainer.global_step, trainer.max_steps
+    now = time.perf_counter()
+    start, start_n = clock or (now, n)
+    rate = (n - start_n) / max(now - start, 1e-9)
+    parts = [f"iteration {n}/{total} ({100 * n / total:.0f}%)" if total > 0 else f"{n}"]
+    if n > start_n:
+        parts.append(f"{rate:.2f} it/s")
+        if total > n:
+            parts.append(f"ETA {datetime.timedelta(seconds=round((total - n) / max(rate, 1e-9)))}")
+    if metrics:
+        parts.append(" ".join(f"{k} {_short(v)}" for k, v in metrics.items()))
+    return " | ".join(parts)
+
+
+class RunLogLines(L.Callback):
+    """The progress line every ``log_every`` iterations (and at the last) into the run's
+    ``train.log``, with or without a progress bar."""
+
+    def __init__(self) -> None:
+        self._shown = -1
+        self._clock: tuple[float, int] | None = None
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._shown = trainer.global_step
+        self._clock = (time.perf_counter(), trainer.global_step)
+
+    def on_train_batch_end(self, trainer: L.Trainer, *_: Any) -> None:
+        n = trainer.global_step
+        if n != self._shown and (n % trainer.log_every_n_steps == 0 or n == trainer.max_steps):
+            RUN_LOG.info(progress_line(trainer, shown(trainer.progress_bar_metrics), self._clock))
+        self._shown = n
 
 
 class IterationProgressBar(TQDMProgressBar):
@@ -69,11 +116,10 @@ class IterationProgressBar(TQDMProgressBar):
         n = trainer.global_step
         if n == self._shown:
             return  # a critic batch that closed no iteration
-        if n % trainer.log_every_n_steps == 0 or n == trainer.max_steps:
-            line = self.line(trainer, pl_module)
-            RUN_LOG.info(line)
-            if self.plain and trainer.is_global_zero:
-                print(line, flush=True)
+        due = n % trainer.log_every_n_steps == 0 or n == trainer.max_steps
+        if self.plain and due and trainer.is_global_zero:
+            metrics = self.get_metrics(trainer, pl_module)
+            print(progress_line(trainer, metrics, self._clock), flush=True)
         bar = self.train_progress_bar
         if not self.plain and self._should_update(n, bar.total):
             bar.n = n
@@ -81,28 +127,8 @@ class IterationProgressBar(TQDMProgressBar):
             bar.refresh()
         self._shown = n
 
-    def line(self, trainer: L.Trainer, pl_module: L.LightningModule) -> str:
-        """``iteration n/N (p%) | r it/s | ETA h:mm:ss | key value ...``"""
-        n, total = trainer.global_step, trainer.max_steps
-        now = time.perf_counter()
-        start, start_n = self._clock or (now, n)
-        rate = (n - start_n) / max(now - start, 1e-9)
-        parts = [f"iteration {n}/{total} ({100 * n / total:.0f}%)" if total > 0 else f"{n}"]
-        if n > start_n:
-            parts.append(f"{rate:.2f} it/s")
-            if total > n:
-                eta = datetime.timedelta(seconds=round((total - n) / max(rate, 1e-9)))
-                parts.append(f"ETA {eta}")
-        metrics = self.get_metrics(trainer, pl_module)
-        if metrics:
-            parts.append(" ".join(f"{k} {_short(v)}" for k, v in metrics.items()))
-        return " | ".join(parts)
-
     def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
-        metrics = super().get_metrics(trainer, pl_module)
-        metrics.pop("v_num", None)
-        # the evaluation's protocol-stamped key, shortened for the console
-        return {k.split("/", 1)[0] if k.startswith("fid/") else k: v for k, v in metrics.items()}
+        return shown(super().get_metrics(trainer, pl_module))
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         pass
