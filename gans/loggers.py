@@ -58,3 +58,20 @@ def describe(loggers: list[Logger]) -> list[str]:
         elif logger.log_dir:
             lines.append(f"{type(logger).__name__}: {logger.log_dir}")
     return lines
+
+
+#: how each quality metric's run summary is taken: its best value, so W&B's run tables sort by it
+SUMMARIES = {"fid": "min", "kid": "min", "is": "max", "precision": "max", "recall": "max",
+             "density": "max", "coverage": "max"}  # fmt: skip
+
+
+def declare_metrics(loggers: list[Logger]) -> None:
+    """Tell each W&B run (rank 0 only) that the iteration (``trainer/global_step``) is every
+    metric's x-axis and that a quality metric's summary is its best value (FID: the minimum)."""
+    if rank_zero_only.rank != 0:
+        return
+    for logger in loggers:
+        if isinstance(logger, WandbLogger):
+            run = logger.experiment
+            for name, best in SUMMARIES.items():
+                run.define_metric(f"{name}/*", step_metric="trainer/global_step", summary=best)

@@ -32,7 +32,7 @@ from gans.callbacks.progress import RunLogLines
 from gans.checkpoint_io import AtomicCheckpointIO, remove_stale_temporaries
 from gans.cli import command
 from gans.errors import ConfigError, Interrupted, TrainingDiverged, reports_config_errors
-from gans.loggers import choose_wandb_mode, describe
+from gans.loggers import choose_wandb_mode, declare_metrics, describe
 from gans.runlog import RUN_LOG, close_run_log, open_run_log
 from gans.validate import (
     check_data,
@@ -176,6 +176,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
 
     for stale in remove_stale_temporaries(cfg.paths.checkpoints):
         log.info("removed %s, left by a checkpoint write that was killed", stale)
+    declare_metrics(loggers)
     where = describe(loggers)
     run_log = open_run_log(cfg.paths.run_dir) if trainer.is_global_zero else None
     if resumed:
