@@ -5,6 +5,7 @@ overrides and saves this rank's final weights, buffers and torch random state to
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -26,5 +27,6 @@ class SaveRankState(L.Callback):
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     cfg = compose_config(sys.argv[1:])
     train(cfg, extra_callbacks=[SaveRankState(Path(cfg.paths.run_dir))])

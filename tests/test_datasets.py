@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -319,3 +321,26 @@ def test_loader_workers_default_to_the_cores_this_process_may_use(tmp_path, monk
     assert ImageFolderDataModule(tmp_path, num_workers="auto").num_workers == 8
     with pytest.raises(ConfigError, match="data.num_workers=many must be an integer >= 0 or auto"):
         ImageFolderDataModule(tmp_path, num_workers="many")
+
+
+def test_a_second_process_on_the_machine_waits_for_the_first_ones_cache(tmp_path, monkeypatch):
+    layouts.png_folder(tmp_path / "f", {"a": 6, "b": 6})
+    settings = dict(image_size=16, channels=1, num_workers=0, batch_size=4)
+    images, labels = ImageFolderDataModule(tmp_path / "f", cache=False, **settings).load()
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    second = ImageFolderDataModule(tmp_path / "f", cache_dir=tmp_path / "c", **settings)
+    path = cache.cache_file(tmp_path / "c", second.root, second.key())
+
+    def first_process_writes_it() -> None:
+        time.sleep(1.0)
+        cache.save(path, {"key": second.key(), "images": images, "labels": labels, "skipped": []})
+
+    def decode() -> None:
+        raise AssertionError("the second process decoded the data itself")
+
+    monkeypatch.setattr(second, "decode", decode)
+    writer = threading.Thread(target=first_process_writes_it)
+    writer.start()
+    got_images, got_labels = second.load()
+    writer.join()
+    assert torch.equal(got_images, images) and torch.equal(got_labels, labels)

@@ -15,6 +15,7 @@ import torch
 
 from gans import restore
 from gans.metrics.evaluator import build_evaluator
+from tests import layouts
 from tests.conftest import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,3 +147,23 @@ def test_two_nodes_under_torchrun_end_with_identical_weights(tmp_path):
         assert torch.equal(value, ranks[1][key]), key
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["global_step"] == 3 and len(checkpoint["gans"]["rng_ranks"]) == 2
+
+
+def test_processes_on_one_machine_decode_the_dataset_once(tmp_path):
+    """torchrun starts both processes at once: local rank 1 waits for rank 0's cache."""
+    layouts.png_folder(tmp_path / "images", {"a": 48, "b": 48})
+    overrides = [
+        *TINY, "iterations=2", "logger=none", "trainer=ddp_cpu", f"paths.run_dir={tmp_path / 'r'}",
+        "data=image_folder", f"data.root={tmp_path / 'images'}", "data.channels=1",
+        f"data.cache_dir={tmp_path / 'cache'}",
+    ]  # fmt: skip
+    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         str(ROOT / "tests" / "ddp_job.py"), *overrides],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = done.stdout + done.stderr
+    assert log.count("decoded 96 images") == 1, log[-3000:]
+    assert len(list((tmp_path / "cache").glob("*.pt"))) == 1

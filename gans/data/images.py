@@ -42,6 +42,16 @@ ON_CORRUPT = ("skip", "error")
 DECODE_ERRORS = (OSError, ValueError, SyntaxError)
 
 
+def local_rank() -> int:
+    """This process's rank on its machine under DDP (torchrun, Lightning's launcher, SLURM), 0
+    otherwise; known from the environment before any process group exists."""
+    for name in ("LOCAL_RANK", "SLURM_LOCALID"):
+        value = os.environ.get(name)
+        if value is not None and value.isdigit():
+            return int(value)
+    return 0
+
+
 def available_cores(cap: int) -> int:
     """The CPU cores this process may run on (its affinity mask, which a cluster's allocation
     sets), at most ``cap``."""
@@ -246,6 +256,8 @@ class ImageDataModule(InMemoryDataModule):
         if self.cache:
             self.cache_path = cache.cache_file(self.cache_dir, self.root, key)
             payload = cache.load(self.cache_path, key)
+            if payload is None and local_rank() > 0:
+                payload = self.wait_for_cache(key)
             if payload is not None:
                 self.skipped = list(payload["skipped"])
                 return payload["images"], payload["labels"]
@@ -264,6 +276,21 @@ class ImageDataModule(InMemoryDataModule):
             self.cache_path or "off",
         )
         return images, labels
+
+    def wait_for_cache(self, key: dict[str, Any], timeout: float = 3600.0) -> dict | None:
+        """On a process that is not its machine's first (DDP), wait for local rank 0 to decode
+        the data into the cache and read it, instead of decoding it once per process. None
+        after ``timeout`` seconds (then this process decodes it itself)."""
+        assert self.cache_path is not None
+        logger.info("data=%s: waiting for local rank 0 to fill %s", self.name, self.cache_path)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            payload = cache.load(self.cache_path, key)
+            if payload is not None:
+                return payload
+        logger.warning("data=%s: no cache after %.0f s; decoding here", self.name, timeout)
+        return None
 
     def decode(self) -> tuple[Tensor, Tensor]:
         """Every item of the source, decoded by ``num_workers`` processes into one uint8 tensor."""
