@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # pip warns once per package about local index folders some machines lack; keep the log readable.
 PIP_QUIET := grep -v "is neither a file nor a directory" || true
 
-.PHONY: install train test test-faults bench lint format clean
+.PHONY: install train test test-faults test-readme bench lint format clean
 
 install: $(STAMP)
 
@@ -25,7 +25,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py $(ARGS)
 
 test: $(STAMP)
-	WANDB_MODE=offline $(BIN)/python -m pytest -m "not faults" $(PYTEST_ARGS)
+	WANDB_MODE=offline $(BIN)/python -m pytest -m "not faults and not readme" $(PYTEST_ARGS)
+
+# Every python -m gans.* command in the README, run shortened (about 3 minutes); its own CI step.
+test-readme: $(STAMP)
+	WANDB_MODE=offline $(BIN)/python -m pytest -m readme tests/test_readme.py $(PYTEST_ARGS)
 
 # Fault injection (tests/faults/): killed runs resumed, a dead loader worker, a full disk, NaN
 # injected, damaged checkpoints. Slower; CI runs it as its own step.
