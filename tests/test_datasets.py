@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import os
 import pickle
 import threading
 import time
@@ -15,11 +17,12 @@ from gans.data import cache
 from gans.data.celeba import CelebADataModule
 from gans.data.cifar import CIFAR10DataModule
 from gans.data.folder import ImageFolderDataModule
+from gans.data.idx import read_idx
 from gans.data.mnist import FashionMNISTDataModule, MNISTDataModule
 from gans.data.stacked_mnist import StackedMNISTDataModule
 from gans.errors import ConfigError
 from tests import layouts
-from tests.conftest import MNIST_TEST
+from tests.conftest import MNIST_TEST, compose_config
 
 FAST = {"num_workers": 0, "batch_size": 4}
 
@@ -344,3 +347,33 @@ def test_a_second_process_on_the_machine_waits_for_the_first_ones_cache(tmp_path
     got_images, got_labels = second.load()
     writer.join()
     assert torch.equal(got_images, images) and torch.equal(got_labels, labels)
+
+
+def test_data_mnist_without_a_root_reads_the_10000_real_test_digits_it_ships(tmp_path):
+    cfg = compose_config(["data=mnist", f"paths.run_dir={tmp_path}"])
+    assert cfg.data.root == "builtin" or "GANS_DATA_DIR" in os.environ
+    dm = MNISTDataModule("builtin", image_size=16, channels=1, cache_dir=tmp_path, **FAST)
+    dm.setup()
+    assert dm.split == "test" and dm.dataset.images.shape == (10000, 1, 16, 16)
+    # the MNIST test set's class sizes (LeCun et al.): these are the real digits
+    assert dm.dataset.labels.bincount().tolist() == [
+        980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009
+    ]  # fmt: skip
+
+
+def test_idx_files_read_alike_bare_gzipped_or_in_torchvisions_layout(tmp_path):
+    layouts.mnist(tmp_path / "tv", train=30, test=0)
+    raw = tmp_path / "tv" / "MNIST" / "raw"
+    (tmp_path / "bare").mkdir()
+    for f in raw.iterdir():
+        (tmp_path / "bare" / f"{f.name}.gz").write_bytes(gzip.compress(f.read_bytes()))
+    loaded = []
+    for root in (tmp_path / "tv", tmp_path / "bare"):
+        dm = MNISTDataModule(root, image_size=16, channels=1, cache=False, **FAST)
+        dm.setup()
+        loaded.append((dm.dataset.images, dm.dataset.labels))
+    assert loaded[0][0].shape == (30, 1, 16, 16)
+    assert torch.equal(loaded[0][0], loaded[1][0]) and torch.equal(loaded[0][1], loaded[1][1])
+    (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04\x05")
+    with pytest.raises(ConfigError, match="is not an IDX file"):
+        read_idx(tmp_path / "bad")

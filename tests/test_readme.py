@@ -1,6 +1,6 @@
 """Every ``python -m gans.*`` command in the README's code blocks runs as written on this machine,
 shortened by overrides (two tiny iterations, small evaluations), in the README's order; a command
-that needs what this machine lacks (a GPU, downloaded CelebA, CIFAR-10 or MNIST) must stop with its
+that needs what this machine lacks (a GPU, downloaded CelebA, CIFAR-10) must stop with its
 one-line explanation instead. Only the SLURM example is skipped: it needs a cluster to submit to."""
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ EXPLAINED = {
     "trainer=ddp ": "trainer=ddp_cpu runs the same DDP code path in CPU processes",
     "data=celeba": "data=celeba: no images found",
     "data=cifar10": "not found",
-    "gans.train_classifier data=mnist": "not found",
 }
 
 

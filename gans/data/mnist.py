@@ -1,17 +1,26 @@
-"""MNIST and Fashion-MNIST through torchvision's readers, one split at a time."""
+"""MNIST and Fashion-MNIST, one split at a time: IDX files (gzipped or not) in torchvision's
+``<root>/<Name>/raw`` layout or bare in ``<root>``, and for MNIST the 10,000 test digits shipped
+with the package (``data.root=builtin``)."""
 
 from __future__ import annotations
 
+import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from torchvision import datasets
 
+from gans.data import cache
+from gans.data.idx import IDXImages, find_idx
 from gans.data.images import TorchvisionImageDataModule, fingerprint
 from gans.data.transforms import Preprocess
 from gans.errors import ConfigError
 
 SPLITS = ("train", "test")
+#: the MNIST test digits shipped with the package (gans/data/mnist_test/README.md: CC BY-SA 3.0)
+BUILTIN = Path(__file__).resolve().parent / "mnist_test"
+logger = logging.getLogger(__name__)
 
 
 def _one_split(cls: type[datasets.MNIST]) -> type[datasets.MNIST]:
@@ -32,11 +41,26 @@ class _IDXDataModule(TorchvisionImageDataModule):
 
     torchvision_class: type[datasets.MNIST] = datasets.MNIST
     classes = 10
+    #: the folder ``data.root=builtin`` reads (its test split only), if the dataset ships one
+    builtin: Path | None = None
 
     def __init__(self, root: str, split: str = "train", **kwargs: Any) -> None:
-        super().__init__(root, **kwargs)
         if split not in SPLITS:
             raise ConfigError(f"data.split={split} is unknown; allowed: {', '.join(SPLITS)}")
+        if str(root) == "builtin":
+            if self.builtin is None:
+                raise ConfigError(f"data={self.name} ships no data: set data.root=<folder>")
+            if split != "test":
+                logger.info(
+                    "data=%s: data.root=builtin is the 10,000 test digits shipped with gans "
+                    "(the train split is not shipped; set data.root for it)",
+                    self.name,
+                )
+            root, split = str(self.builtin), "test"
+            kwargs["download"] = False
+            if kwargs.get("cache_dir") is None:  # not inside the installed package
+                kwargs["cache_dir"] = str(cache.user_cache_dir())
+        super().__init__(root, **kwargs)
         self.split = split
 
     @property
@@ -52,7 +76,24 @@ class _IDXDataModule(TorchvisionImageDataModule):
     def raw_folder(self) -> str:
         return os.path.join(self.root, self.torchvision_class.__name__, "raw")
 
-    def torchvision_dataset(self, download: bool = False, **kwargs: Any) -> datasets.MNIST:
+    @property
+    def prefix(self) -> str:
+        return "train" if self.split == "train" else "t10k"
+
+    def idx_files(self) -> tuple[Path, Path] | None:
+        """The split's image and label IDX files (``.gz`` or not), in ``<root>/<Name>/raw`` or
+        bare in ``<root>``; None when either is missing."""
+        for folder in (Path(self.raw_folder), Path(self.root)):
+            images = find_idx(folder, f"{self.prefix}-images-idx3-ubyte")
+            labels = find_idx(folder, f"{self.prefix}-labels-idx1-ubyte")
+            if images and labels:
+                return images, labels
+        return None
+
+    def torchvision_dataset(self, download: bool = False, **kwargs: Any) -> Any:
+        found = self.idx_files()
+        if found is not None and not download:
+            return IDXImages(*found, transform=kwargs.get("transform"))
         cls = _one_split(self.torchvision_class)
         return cls(str(self.root), train=self.split == "train", download=download, **kwargs)
 
@@ -71,12 +112,9 @@ class _IDXDataModule(TorchvisionImageDataModule):
         return Preprocess(self.image_size, self.item_channels)
 
     def key(self) -> dict[str, Any]:
-        prefix = "train" if self.split == "train" else "t10k"
-        raw = [
-            os.path.join(self.raw_folder, f"{prefix}-{kind}")
-            for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")
-        ]
-        return {**super().key(), "split": self.split, "files": fingerprint(raw)}
+        found = self.idx_files()
+        files = [str(f) for f in found] if found else []
+        return {**super().key(), "split": self.split, "files": fingerprint(files)}
 
 
 class MNISTDataModule(_IDXDataModule):
@@ -84,6 +122,7 @@ class MNISTDataModule(_IDXDataModule):
 
     name = "mnist"
     torchvision_class = datasets.MNIST
+    builtin = BUILTIN
 
 
 class FashionMNISTDataModule(_IDXDataModule):
