@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from gans.data import cache
 from gans.data.transforms import to_signed_unit
@@ -85,7 +87,13 @@ def train_classifier(
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         model.train()
         batches = iter(())
-        for _ in range(int(steps)):
+        for _ in tqdm(
+            range(int(steps)),
+            desc="training the metrics classifier (once; cached)",
+            unit="step",
+            disable=not sys.stderr.isatty(),
+            leave=False,
+        ):
             batch = next(batches, None)
             if batch is None or batch.numel() < min(batch_size, train_idx.numel()):
                 batches = iter(train_idx[torch.randperm(train_idx.numel())].split(batch_size))
@@ -140,6 +148,11 @@ def timed_train(
     images: Tensor, labels: Tensor, num_classes: int, **kwargs: Any
 ) -> tuple[Classifier, float]:
     started = time.perf_counter()
+    logger.info(
+        "training the metrics classifier on %d images (%d steps; cached for later runs)",
+        images.shape[0],
+        int(kwargs.get("steps", 1000)),
+    )
     model, acc = train_classifier(images, labels, num_classes, **kwargs)
     logger.info(
         "trained the metrics classifier on %d images in %.0f s: held-out accuracy %.4f",
