@@ -21,10 +21,11 @@ GROUPS = {
 CHOICES = [(group, option) for group, options in GROUPS.items() for option in options]
 
 
-def test_default_is_dcgan_on_digits():
+def test_default_is_dcgan_on_the_shipped_mnist_digits():
     cfg = compose_config(["paths.run_dir=/tmp/x"])
-    assert cfg.model.name == "dcgan" and cfg.data.name == "digits"
-    assert cfg.model.generator.base_channels == 16  # preset/dcgan_digits.yaml applies
+    assert cfg.model.name == "dcgan" and cfg.data.name == "mnist"
+    assert cfg.data.root == "builtin" or "GANS_DATA_DIR" in __import__("os").environ
+    assert cfg.model.generator.base_channels == 16  # preset/dcgan_mnist.yaml applies
     assert cfg.optimizer.beta1 == 0.5 and cfg.optimizer.generator.lr == 5e-4  # the preset
 
 

@@ -135,6 +135,7 @@ def test_two_nodes_under_torchrun_end_with_identical_weights(tmp_path):
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # torchrun signals its process group when it shuts down
         )  # fmt: skip
         for rank in (0, 1)
     ]
@@ -162,6 +163,7 @@ def test_processes_on_one_machine_decode_the_dataset_once(tmp_path):
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
          str(ROOT / "tests" / "ddp_job.py"), *overrides],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        start_new_session=True,  # torchrun signals its process group when it shuts down
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     log = done.stdout + done.stderr

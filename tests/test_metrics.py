@@ -284,7 +284,7 @@ def test_metrics_under_two_process_ddp_sync_and_do_not_hang(tmp_path):
 
     run = tmp_path / "run"
     command = [
-        sys.executable, "-m", "gans.train", "trainer=ddp_cpu", *METRIC_RUN,
+        sys.executable, "-m", "gans.train", "trainer=ddp_cpu", "data=digits", *METRIC_RUN,
         "metrics.num_samples=64", "metrics.num_reference=128", "metrics.kid_subset_size=32",
         "data.image_size=16",
         "model.generator.base_channels=8", "model.discriminator.base_channels=8",

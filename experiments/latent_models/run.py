@@ -40,7 +40,9 @@ MODELS: dict[str, tuple[list[str], int, str]] = {
     "infogan": (["model=infogan"], 1500, "InfoGAN (the authors' MNIST networks)"),
     # the first lever against the collapse of seeds 1 and 2 (D wins): R1 on D, the config default
     "infogan_r1": (
-        ["model=infogan", "regularizer=r1"], 1500, "InfoGAN + R1 on D (gamma 10)"
+        ["model=infogan", "regularizer=r1"],
+        1500,
+        "InfoGAN + R1 on D (gamma 10)",
     ),  # fmt: skip
     "dcgan": (  # the make-train preset (conf/preset/dcgan_digits.yaml), on these digits
         [
