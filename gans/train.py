@@ -39,7 +39,6 @@ from gans.validate import (
     check_devices,
     check_model_fits,
     check_required,
-    expand_home,
     validate,
 )
 
@@ -113,8 +112,6 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         log.info("requeued job: resuming from %s", requeued)
         cfg.ckpt_path = requeued
     resumed = resume.prepare(cfg)
-    for expanded in expand_home(cfg):
-        log.info("read %s (a shell does not expand ~ after '=')", expanded)
     try:
         OmegaConf.resolve(cfg)
     except InterpolationKeyError as exc:

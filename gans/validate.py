@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import torch
@@ -97,20 +96,6 @@ def check_devices(cfg: DictConfig) -> None:
             "need trainer=ddp (GPUs) or trainer=ddp_cpu, whose strategy lets each player's step "
             "leave the other's parameters unused"
         )
-
-
-def expand_home(cfg: DictConfig) -> list[str]:
-    """Expand a leading ``~`` in ``data.root`` (a shell expands it only at a word's start, not
-    after ``data.root=``); returns the keys changed."""
-    changed = []
-    root = OmegaConf.select(cfg, "data.root")
-    if isinstance(root, str) and root.startswith("~"):
-        expanded = os.path.expanduser(root)
-        if expanded == root:
-            raise ConfigError(f"data.root={root}: cannot expand ~ here; give the full path")
-        cfg.data.root = expanded
-        changed.append(f"data.root={expanded}")
-    return changed
 
 
 def _missing(cfg: DictConfig, prefix: str = "") -> list[str]:
