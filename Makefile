@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # pip warns once per package about local index folders some machines lack; keep the log readable.
 PIP_QUIET := grep -v "is neither a file nor a directory" || true
 
-.PHONY: install train test test-faults test-readme bench lint format clean
+.PHONY: install train classifier test test-faults test-readme bench lint format clean
 
 install: $(STAMP)
 
@@ -20,6 +20,11 @@ $(STAMP): pyproject.toml
 
 train: $(STAMP)
 	$(BIN)/python -m gans.train $(ARGS)
+
+# Retrain the metrics classifier shipped for data=mnist (the built-in digits) in place.
+classifier: $(STAMP)
+	$(BIN)/python -m gans.train_classifier data=mnist +retrain=true metrics.cache_dir=gans/metrics/pretrained
+	chmod a+r gans/metrics/pretrained/*.pt
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py $(ARGS)

@@ -1,6 +1,8 @@
 """`python -m gans.train_classifier data=mnist`: train (or show the cached) domain classifier whose
 features the metrics use with ``metrics.features=classifier``. Training also happens on first
 use by ``gans.train``/``gans.evaluate``; this command does it ahead of time and reports accuracy.
+``+retrain=true`` trains even when a shipped or cached one exists (``make classifier`` retrains
+the ones shipped in ``gans/metrics/pretrained``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ def train_classifier(cfg: DictConfig) -> dict[str, object]:
     OmegaConf.resolve(cfg)
     datamodule = restore.datamodule(cfg)
     started = time.perf_counter()
-    _, accuracy, digest = load_or_train_classifier(datamodule, cfg.metrics)
+    retrain = bool(cfg.get("retrain", False))
+    _, accuracy, digest = load_or_train_classifier(datamodule, cfg.metrics, retrain=retrain)
     return {
         "data": cfg.data.name,
         "accuracy": accuracy,

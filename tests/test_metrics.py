@@ -12,16 +12,21 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from gans import restore
 from gans.data.digits import DigitsDataModule
+from gans.data.mnist import BUILTIN as MNIST_BUILTIN
 from gans.errors import ConfigError
 from gans.evaluate import evaluate
+from gans.metrics import classifier as clf
 from gans.metrics import reference
 from gans.metrics.classifier import train_classifier
+from gans.metrics.evaluator import load_or_train_classifier
 from gans.metrics.features import ClassifierFeatures, inception_weights
 from gans.metrics.protocol import Protocol
 from gans.metrics.suite import MetricSuite, precision_recall_density_coverage
 from gans.sample import interpolate, nearest, sample
 from gans.train import CONF_DIR, train
+from tests.conftest import compose_config
 
 
 def suite_with(real: torch.Tensor, fake: torch.Tensor, logits=None, **kwargs) -> dict[str, float]:
@@ -106,6 +111,33 @@ def test_classifier_learns_the_digits_and_its_features_clamp_inputs():
     clamped = x.clone()
     clamped[:, :, 0, 0] = 1.0
     assert torch.equal(net(over)[0], net(clamped)[0])
+
+
+def test_data_mnist_uses_the_shipped_classifier_wherever_gans_and_the_cache_live(
+    tmp_path, monkeypatch
+):
+    cfg = compose_config(["data=mnist", "data.root=builtin", f"metrics.cache_dir={tmp_path}"])
+    dm = restore.datamodule(cfg)
+    assert dm.key()["root"] == "builtin" and str(MNIST_BUILTIN) not in json.dumps(dm.key())
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained a classifier although one ships for the built-in digits")
+
+    monkeypatch.setattr(clf, "timed_train", no_training)
+    model, accuracy, digest = load_or_train_classifier(dm, cfg.metrics)
+    assert accuracy > 0.95 and not list(tmp_path.glob("classifier-*"))
+    images, labels = dm.dataset.images[:2000], dm.dataset.labels[:2000]
+    assert clf.accuracy(model, images, labels) > 0.95  # the weights, not just the stored figure
+    other = compose_config(
+        [
+            "data=mnist",
+            "data.root=builtin",
+            "metrics.classifier.steps=7",
+            f"metrics.cache_dir={tmp_path}",
+        ]
+    )
+    with pytest.raises(AssertionError, match="trained a classifier"):  # other settings: no match
+        load_or_train_classifier(restore.datamodule(other), other.metrics)
 
 
 def test_reference_features_are_cached_and_invalidated_by_the_protocol(tmp_path):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,6 +19,7 @@ from gans.metrics.protocol import Protocol
 from gans.metrics.reference import dataset_size, derived_key, reference_features
 from gans.metrics.suite import MetricSuite
 
+logger = logging.getLogger(__name__)
 FEATURES = ("auto", "inception", "classifier")
 #: ``sample(n, generator=rng)`` -> n samples in [-1, 1]: a game's ``sample``
 Sampler = Callable[..., Tensor]
@@ -31,10 +34,15 @@ def feature_kind(metrics: DictConfig, channels: int) -> str:
     return kind
 
 
+#: classifiers shipped with gans (``make classifier`` retrains them); found by their cache key
+PRETRAINED = Path(__file__).resolve().parent / "pretrained"
+
+
 def load_or_train_classifier(
-    datamodule: Any, metrics: DictConfig
+    datamodule: Any, metrics: DictConfig, retrain: bool = False
 ) -> tuple[clf.Classifier, float, str]:
-    """The cached domain classifier for this data, trained first if there is none.
+    """The domain classifier for this data: the one shipped with gans or cached for the same
+    data and settings, else trained now (and cached). ``retrain`` skips both lookups.
     Returns (classifier, held-out accuracy, weights SHA-256)."""
     classes = int(datamodule.num_classes)
     if classes < 2:
@@ -45,7 +53,17 @@ def load_or_train_classifier(
     settings = dict(metrics.get("classifier") or {})
     key = derived_key("classifier", datamodule, settings=settings, arch=2)
     path = cache.cache_file(metrics.get("cache_dir") or cache.user_cache_dir(), ".", key)
-    loaded = clf.load(path, key)
+    loaded = None
+    if not retrain:
+        loaded = clf.load(PRETRAINED / path.name, key)
+        if loaded is not None:
+            logger.info(
+                "metrics classifier: the one shipped with gans (%s, held-out accuracy %.4f)",
+                path.name,
+                loaded[1],
+            )
+        else:
+            loaded = clf.load(path, key)
     if loaded is None:
         datamodule.setup("fit")
         if getattr(datamodule, "dataset", None) is None:
