@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from gans.train import build_model, train
+from tests import wandb_records
 
 
 def adam_steps(ckpt: dict, index: int) -> int:
@@ -29,6 +30,27 @@ def test_two_iteration_fit_writes_checkpoint_grid_and_wandb_files(tiny_config, t
     assert len(offline) == 1
     assert list(offline[0].glob("run-*.wandb")), "W&B offline run file missing"
     assert any("wandb sync" in line for line in summary["loggers"])
+
+
+def test_wandb_plots_metrics_over_iterations_and_sums_up_fid_by_its_minimum(tiny_config, tmp_path):
+    cfg = tiny_config(
+        "iterations=4", "metrics=default", "metrics.every=2", "metrics.num_samples=64",
+        "metrics.num_reference=128", "metrics.compute=[fid,is]", "metrics.classifier.steps=20",
+        f"metrics.cache_dir={tmp_path}/cache", "checkpoint_every=0", "sample_every=0",
+    )  # fmt: skip
+    train(cfg)
+    (log,) = (tmp_path / "run" / "wandb").glob("offline-run-*/run-*.wandb")
+    declared = {m.glob_name: m for m in wandb_records.metrics(log) if m.glob_name}
+    assert declared["fid/*"].summary.min and not declared["fid/*"].summary.last
+    assert declared["is/*"].summary.max
+    assert {m.step_metric for m in declared.values()} == {"trainer/global_step"}
+    fids = [
+        (row["trainer/global_step"], key)
+        for row in wandb_records.history(log)
+        for key in row
+        if key.startswith("fid/")
+    ]
+    assert [step for step, _ in fids] == ["2", "4"]  # the iteration, not the optimizer step count
 
 
 def test_checkpoint_loads_with_weights_only_and_holds_the_plain_config(tiny_config, tmp_path):
