@@ -23,11 +23,14 @@ class NetworkEMA(AveragedModel):
     with ``use_buffers=True``, so BatchNorm running statistics are averaged too; its copy is frozen
     and saved in the module's state_dict, so checkpoints carry it."""
 
-    def __init__(self, network: nn.Module, decay: float = 0.999, warmup: int = 10) -> None:
+    def __init__(
+        self, network: nn.Module, decay: float = 0.999, warmup: int = 10, start: int = 0
+    ) -> None:
         if not 0.0 < float(decay) < 1.0:
             raise ConfigError(f"ema.decay={decay} must be in (0, 1)")
         self.decay = float(decay)
         self.warmup = int(warmup)
+        self.start = int(start)
 
         self._beta = self.decay
 
@@ -40,7 +43,9 @@ class NetworkEMA(AveragedModel):
 
     def update(self, network: nn.Module, iteration: int) -> None:
         """Fold the current network into the average after iteration ``iteration``."""
-        self._beta = ema_decay(self.decay, self.warmup, iteration)
+        # before ``start`` the average is a copy (BigGAN-PyTorch's --ema_start)
+        started = iteration >= self.start
+        self._beta = ema_decay(self.decay, self.warmup, iteration - self.start) if started else 0.0
         self.update_parameters(network)
 
     def train(self, mode: bool = True) -> NetworkEMA:

@@ -183,3 +183,34 @@ class Consensus(Regularizer):
             for p, flag in zip(g_params + d_params, flags, strict=True):
                 p.requires_grad_(flag)
         return self.weight * sum((g**2).sum() for g in grads)
+
+
+class Orthogonal(Regularizer):
+    """BigGAN's orthogonal regularization of the generator (Brock et al. 2019, Eq. 3):
+    beta * sum_W ||W W^T * (1 - I)||_F^2 over every weight matrix (convolutions flattened to
+    (out, in * k * k)), embeddings excluded; it penalises only the off-diagonal, so filters are
+    pushed apart without fixing their norms. Paper: beta = 1e-4. BigGAN-PyTorch adds the
+    gradient 2 (W W^T * (1 - I)) W times ``--G_ortho`` instead, which is half of this term's
+    gradient at the same beta."""
+
+    name = "orthogonal"
+    player = "generator"
+
+    def __init__(self, beta: float = 1e-4) -> None:
+        super().__init__(beta)
+        self.beta = float(beta)
+
+    def generator_penalty(self, generator: nn.Module) -> Tensor:
+        embeddings = {id(m.weight) for m in generator.modules() if isinstance(m, nn.Embedding)}
+        total = None
+        for p in generator.parameters():
+            if p.dim() < 2 or id(p) in embeddings or not p.requires_grad:
+                continue
+            w = p.flatten(1)
+            gram = w @ w.T
+            off = gram - torch.diag_embed(torch.diagonal(gram))
+            term = (off**2).sum()
+            total = term if total is None else total + term
+        if total is None:
+            return torch.zeros((), device=next(generator.parameters()).device)
+        return self.beta * total

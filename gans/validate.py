@@ -129,6 +129,12 @@ def check_data(cfg: DictConfig, datamodule: Any) -> None:
         )
     classes = int(cfg.model.get("num_classes", 0) or 0)
     have = int(datamodule.num_classes)
+    if cfg.model.get("conditional") and classes == 0:
+        raise ConfigError(
+            f"model={cfg.model.get('name')} is class-conditional but model.num_classes=0: "
+            f"data={name} has no labels (a labelled dataset, e.g. data=mnist or data=image_folder "
+            "with data.num_classes=<number of class folders>)"
+        )
     if classes > 0 and have == 0:
         raise ConfigError(
             f"model.num_classes={classes} asks for a class-conditional GAN but data={name} is "
@@ -136,6 +142,14 @@ def check_data(cfg: DictConfig, datamodule: Any) -> None:
         )
     if classes > 0 and classes != have:
         raise ConfigError(f"model.num_classes={classes} but data={name} has {have} classes")
+    labels = getattr(getattr(datamodule, "dataset", None), "labels", None)
+    if classes > 0 and labels is not None and len(labels):
+        low, high = int(labels.min()), int(labels.max())
+        if low < 0 or high >= classes:
+            raise ConfigError(
+                f"data={name} has a label {low if low < 0 else high} outside [0, {classes}) "
+                f"(model.num_classes={classes})"
+            )
 
 
 def check_model_fits(model: Any, shape: tuple[int, ...]) -> None:

@@ -94,7 +94,7 @@ class Game(L.LightningModule):
             ``{"vae": ("encoder", "decoder")}``: one Adam over both is the lab's loop, and one
             optimizer step instead of two).
         terms: loss terms (:class:`gans.terms.Term`), each owned by a player.
-        ema: ``{"enabled", "decay", "warmup"}``: an exponential moving average of each network in
+        ema: ``{"enabled", "decay", "warmup", "start"}``: an exponential moving average of each network in
             ``averaged``, updated after every iteration, used by :meth:`sample`.
         averaged: the players the EMA averages.
         tags: short names in logged keys (``loss/<tag>``, ``grad_norm/<tag>``, ``lr/<tag>``);
@@ -157,7 +157,12 @@ class Game(L.LightningModule):
         if ema.get("enabled"):
             self.averaged = tuple(averaged)
             for name in self.averaged:
-                average = NetworkEMA(players[name], decay=ema["decay"], warmup=ema["warmup"])
+                average = NetworkEMA(
+                    players[name],
+                    decay=ema["decay"],
+                    warmup=ema["warmup"],
+                    start=ema.get("start", 0),
+                )
                 setattr(self, f"{name}_ema", average)
         self.log_every = int(log_every)
         self.check_finite_every = int(check_finite_every)

@@ -45,6 +45,8 @@ class GANGame(Game):
         pack: PacGAN's packing degree m (Lin et al. 2018): D judges m samples concatenated
             (:meth:`judge`), and gradient penalties see packed inputs too; 1 = off.
         num_classes: > 0 feeds the batch labels to both networks.
+        conditional: the variant is class-conditional by design (cGAN, ACGAN, SAGAN, BigGAN):
+            ``num_classes`` must then be >= 2.
         critic_boost: WGAN's schedule (Arjovsky et al. 2017, reference code): ``steps`` critic
             iterations before each of the first ``first`` generator iterations and every
             ``every``-th one; None or steps = 0 turns it off.
@@ -70,6 +72,7 @@ class GANGame(Game):
         updates: str = "alternating",
         pack: int = 1,
         num_classes: int = 0,
+        conditional: bool = False,
         critic_boost: Mapping[str, int] | None = None,
         terms: Mapping[str, Any] | Sequence[Any] | None = None,
         ema: Mapping[str, Any] | None = None,
@@ -105,6 +108,11 @@ class GANGame(Game):
         self.n_gen = int(n_gen)
         self.simultaneous = updates == "simultaneous"
         self.num_classes = int(num_classes or 0)
+        if conditional and self.num_classes < 2:
+            raise ConfigError(
+                f"model={name} is class-conditional: model.num_classes={num_classes} must be the "
+                "data's number of classes (>= 2)"
+            )
         self.conditional = self.num_classes > 0
         self.critic_boost = dict(critic_boost or {})
         self.pack = int(pack)
@@ -124,6 +132,8 @@ class GANGame(Game):
                     f"regularizer.{term.name} is not a discriminator regularizer "
                     "(gans.regularizers)"
                 )
+            if term.player == "generator" and not hasattr(term, "generator_penalty"):
+                raise ConfigError(f"regularizer.{term.name}: a generator term needs a penalty")
             if term.lazy and (term.joint or term.player != "discriminator"):
                 raise ConfigError(f"regularizer.{term.name}.lazy=true: only D terms can be lazy")
         if self.pack < 1:
@@ -180,11 +190,15 @@ class GANGame(Game):
     def judge(self, x: Tensor, y: Tensor | None) -> Tensor:
         """D's output on a batch as D sees it: perturbed (instance noise) and packed, one value
         per ``pack`` samples."""
-        return self.discriminator(pack_samples(self.perturb(x), self.pack), y)
+        return self.discriminator(pack_samples(self.perturb(x), self.pack), self.d_condition(y))
+
+    def d_condition(self, y: Tensor | None) -> Tensor | None:
+        """The label D takes with a sample: the class for a projection or concat D."""
+        return y
 
     def perturb(self, x: Tensor) -> Tensor:
         """What D sees of a real or generated batch (instance noise, when configured)."""
-        for reg in self.terms:
+        for reg in self.terms_of("discriminator"):
             x = reg.perturb(x)
         return x
 
@@ -197,8 +211,23 @@ class GANGame(Game):
         fake_out = self.judge(fake, y)
         loss = self.objective.d_loss(real_out, fake_out)
         stats = {"loss/d": loss.detach(), "D(x)": real_out.detach(), "D(G(z))": fake_out.detach()}
+        loss = self.fold_terms(loss, stats, x, fake, y, real_out, fake_out)
+        return loss, fake_out, stats
+
+    def fold_terms(
+        self,
+        loss: Tensor,
+        stats: dict[str, Tensor],
+        x: Tensor,
+        fake: Tensor,
+        y: Tensor | None,
+        real_out: Tensor,
+        fake_out: Tensor,
+    ) -> Tensor:
+        """``loss`` plus the due, non-lazy D regularizers (each times its ``every``); counts the
+        D step."""
         self.d_steps_total += 1
-        for reg in self.terms:
+        for reg in self.terms_of("discriminator"):
             if reg.lazy or not reg.due(self.d_steps_total):
                 continue
             if reg.joint:
@@ -208,7 +237,7 @@ class GANGame(Game):
             if term is not None:
                 loss = loss + reg.every * term
                 stats[f"reg/{reg.name}"] = term.detach()
-        return loss, fake_out, stats
+        return loss
 
     def _penalty(
         self,
@@ -225,7 +254,7 @@ class GANGame(Game):
             self.discriminator,
             pack_samples(x, pack),
             pack_samples(fake, pack),
-            y,
+            self.d_condition(y),
             real_out,
             fake_out,
         )
@@ -239,6 +268,14 @@ class GANGame(Game):
         for reg in self.terms:
             if reg.joint:
                 g_loss = g_loss + self._joint_penalty(reg, x, y)
+        return g_loss
+
+    def add_generator_terms(self, g_loss: Tensor) -> Tensor:
+        """g_loss plus G's own regularizers (BigGAN's orthogonal regularization), logged."""
+        for term in self.terms_of("generator"):
+            value = term.generator_penalty(self.generator)
+            self.stats[f"reg/{term.name}"] = value.detach()
+            g_loss = g_loss + value
         return g_loss
 
     def discriminator_step(self, x: Tensor, y: Tensor | None) -> None:
@@ -271,7 +308,7 @@ class GANGame(Game):
         with self.playing("generator"):
             loss = self.objective.g_loss(self.judge(self.fake(x.shape[0], y), y))
             self.stats["loss/g"] = loss.detach()
-            loss = self.add_joint_terms(loss, x, y)
+            loss = self.add_generator_terms(self.add_joint_terms(loss, x, y))
             self.update("generator", loss, closes_iteration=closes)
 
     def simultaneous_step(self, x: Tensor, y: Tensor | None, closes: bool) -> None:
@@ -281,7 +318,7 @@ class GANGame(Game):
         d_loss, fake_out, stats = self.discriminator_loss(x, fake, y)
         g_loss = self.objective.g_loss(fake_out)
         stats["loss/g"] = g_loss.detach()
-        g_loss = self.add_joint_terms(g_loss, x, y)
+        g_loss = self.add_generator_terms(self.add_joint_terms(g_loss, x, y))
         self.note_loss("discriminator", d_loss)
         self.note_loss("generator", g_loss)
         d_params = [p for p in self.discriminator.parameters() if p.requires_grad]

@@ -13,7 +13,9 @@ import math
 from torch import Tensor, nn
 
 from gans.errors import ConfigError
-from gans.nets.conditioning import LatentWithLabel, Projection
+from gans.nets.cbn import ConditionalSequential
+from gans.nets.cbn import batch_norm as cbn_or_bn
+from gans.nets.conditioning import LatentWithLabel, Projection, check_condition
 from gans.nets.init import dcgan_init, spectral_norm_all
 
 
@@ -50,32 +52,51 @@ class Generator(nn.Module):
         base_channels: int = 64,
         num_classes: int = 0,
         batch_norm: bool = True,
+        conditioning: str = "concat",
     ) -> None:
         super().__init__()
         stages = num_stages(image_size)
         base = _check_positive("model.generator.base_channels", base_channels)
         self.latent_dim = _check_positive("model.latent.dim", latent_dim)
-        self.condition = LatentWithLabel(num_classes, self.latent_dim)
+        if conditioning not in CONDITIONING:
+            raise ConfigError(
+                f"model.generator.conditioning={conditioning} is unknown; "
+                f"allowed: {', '.join(CONDITIONING)}"
+            )
+        cbn = conditioning == "cbn" and int(num_classes) > 0
+        if cbn and not batch_norm:
+            raise ConfigError("model.generator.conditioning=cbn needs batch_norm=true")
+        self.cbn = cbn
+        self.condition = LatentWithLabel(0 if cbn else num_classes, self.latent_dim)
+        self.num_classes = int(num_classes)
+        classes = self.num_classes if cbn else 0
+
+        def norm(width: int) -> nn.Module:
+            return cbn_or_bn(width, classes) if batch_norm else nn.Identity()
+
         width = base * 2 ** (stages - 1)
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(
                 self.latent_dim + self.condition.extra_dim, width, 4, 1, 0, bias=False
             ),
-            nn.BatchNorm2d(width) if batch_norm else nn.Identity(),
+            norm(width),
             nn.ReLU(inplace=True),
         ]
         for _ in range(stages - 1):
             layers += [
                 nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(width // 2) if batch_norm else nn.Identity(),
+                norm(width // 2),
                 nn.ReLU(inplace=True),
             ]
             width //= 2
         layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
+        self.net = ConditionalSequential(*layers)
         dcgan_init(self)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        if self.cbn:
+            check_condition(y, self.num_classes, "generator")
+            return self.net(z[:, :, None, None], y)
         h = self.condition(z, y)
         return self.net(h[:, :, None, None])
 
@@ -85,6 +106,8 @@ class Discriminator(nn.Module):
 
     Conv(4, 2, 1) + LeakyReLU(0.2) without BatchNorm on the input layer, then k-1 blocks
     Conv(4, 2, 1) + BN + LeakyReLU(0.2), then Conv(4, 1, 0) to one logit (Radford et al. 2016).
+    ``aux_classes`` > 0 adds a second Conv(4, 1, 0) head of class logits on the same features
+    (:meth:`judge_and_classify`: ACGAN's auxiliary classifier, Odena et al. 2017).
     ``norm`` selects ``batch`` (DCGAN), ``layer`` or ``none`` (WGAN-GP critics avoid BatchNorm);
     ``spectral_norm`` normalises every layer's weight (Miyato et al. 2018). ``pack`` = m: the
     input is m images stacked channel-wise (PacGAN, :func:`gans.nets.pack.pack`).
@@ -100,6 +123,7 @@ class Discriminator(nn.Module):
         negative_slope: float = 0.2,
         spectral_norm: bool = False,
         pack: int = 1,
+        aux_classes: int = 0,
     ) -> None:
         super().__init__()
         stages = num_stages(image_size)
@@ -121,6 +145,7 @@ class Discriminator(nn.Module):
         self.features = nn.Sequential(*layers)
         self.head = nn.Conv2d(width, 1, 4, 1, 0)
         self.projection = Projection(num_classes, width)
+        self.classifier = nn.Conv2d(width, int(aux_classes), 4, 1, 0) if aux_classes else None
         dcgan_init(self)
         if spectral_norm:
             spectral_norm_all(self)
@@ -129,8 +154,18 @@ class Discriminator(nn.Module):
         h = self.features(x)
         return self.projection(self.head(h).flatten(), h, y)
 
+    def judge_and_classify(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(adversarial logit (B,), class logits (B, aux_classes)) from one pass."""
+        if self.classifier is None:
+            raise ConfigError("this discriminator has no class head: set aux_classes")
+        h = self.features(x)
+        return self.head(h).flatten(), self.classifier(h).flatten(1)
+
 
 NORMS = ("batch", "layer", "none")
+#: how G takes the label: ``concat`` (an embedding beside z, Mirza & Osindero 2014) or ``cbn``
+#: (class-conditional BatchNorm, de Vries et al. 2017; Miyato & Koyama 2018)
+CONDITIONING = ("concat", "cbn")
 
 
 def _norm(kind: str, channels: int, size: int) -> nn.Module:

@@ -1,0 +1,258 @@
+"""ResNet generator and discriminator of SNGAN/SAGAN/BigGAN at CIFAR-like sizes.
+
+The generator (Miyato et al. 2018, App. B; Brock et al. 2019, App. B, Table 4 for 32x32) maps z
+to a 4x4 map and grows it with up-sampling residual blocks (BN-ReLU-up-conv3-BN-ReLU-conv3, a
+1x1 shortcut), then BN-ReLU-conv3-tanh. Class information enters through conditional BatchNorm:
+per-class gains (SAGAN), or BigGAN's shared embedding concatenated with a chunk of z per block
+(hierarchical latent). The discriminator is residual blocks (the first without pre-activation,
+average-pooled down to 8x8 then two blocks at 8x8), ReLU, global sum pooling, a linear output and
+the projection term (Miyato & Koyama 2018). A self-attention block (Zhang et al. 2019) can sit at
+one resolution in each network.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gans.errors import ConfigError
+from gans.nets.attention import SelfAttention
+from gans.nets.cbn import ConditionalBatchNorm2d, batch_norm
+from gans.nets.conditioning import Projection, check_condition, check_num_classes
+from gans.nets.init import spectral_norm_all
+
+INITS = ("ortho", "N02", "xavier", "default")
+
+
+def resolutions(image_size: int) -> int:
+    """Up-sampling blocks from 4x4 to ``image_size`` (a power of two >= 16)."""
+    size = int(image_size)
+    if size < 16 or size & (size - 1):
+        raise ConfigError(
+            f"data.image_size={image_size} cannot be built by the ResNet networks; "
+            "allowed: powers of two >= 16"
+        )
+    return int(math.log2(size)) - 2
+
+
+def initialise(module: nn.Module, kind: str) -> None:
+    """BigGAN's choices (Brock et al. 2019, Sec. 3: orthogonal, Saxe et al. 2014; BigGAN-PyTorch
+    ``--G_init``: ortho, N02 = N(0, 0.02), xavier) for every conv and linear weight."""
+    if kind not in INITS:
+        raise ConfigError(f"model.*.init={kind} is unknown; allowed: {', '.join(INITS)}")
+    if kind == "default":
+        return
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            if kind == "ortho":
+                nn.init.orthogonal_(m.weight)
+            elif kind == "N02":
+                nn.init.normal_(m.weight, 0.0, 0.02)
+            else:
+                nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+class GBlock(nn.Module):
+    """Up-sampling residual block: x up-sampled (1x1 conv when the width changes) plus
+    conv3(ReLU(BN(conv3(up(ReLU(BN(x))))))), BN conditional when a condition is given."""
+
+    def __init__(self, cin: int, cout: int, num_classes: int = 0, cond_dim: int = 0) -> None:
+        super().__init__()
+        self.bn1 = batch_norm(cin, num_classes, cond_dim)
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.bn2 = batch_norm(cout, num_classes, cond_dim)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.shortcut = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def _norm(self, bn: nn.Module, x: Tensor, c: Tensor | None) -> Tensor:
+        return bn(x, c) if isinstance(bn, ConditionalBatchNorm2d) else bn(x)
+
+    def forward(self, x: Tensor, c: Tensor | None) -> Tensor:
+        h = F.interpolate(F.relu(self._norm(self.bn1, x, c)), scale_factor=2.0)
+        h = self.conv2(F.relu(self._norm(self.bn2, self.conv1(h), c)))
+        return h + self.shortcut(F.interpolate(x, scale_factor=2.0))
+
+
+class Generator(nn.Module):
+    """(z, y) -> image in [-1, 1] of ``channels`` x ``image_size``^2.
+
+    Args:
+        latent_dim: z's size; with ``hierarchical`` it is split into one chunk for the input
+            layer and one per block (Brock et al. 2019, Sec. 3), so it must divide evenly.
+        base_channels: ch; every block is 4 ch wide (BigGAN's 32x32 architecture, Table 4).
+        num_classes: > 0: class-conditional BatchNorm.
+        shared_dim: > 0: BigGAN's shared class embedding of this size, projected into each
+            block's BatchNorm gains with the block's z chunk; 0: per-class BN tables (SAGAN).
+        hierarchical: split z across the blocks (BigGAN); needs ``shared_dim`` or no classes.
+        attention: the resolution after which a self-attention block sits (0: none).
+        spectral_norm: on every conv and linear layer (Zhang et al. 2019: in G too).
+        init: ``ortho`` (BigGAN), ``N02``, ``xavier`` or ``default`` (PyTorch's).
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 128,
+        image_size: int = 32,
+        channels: int = 3,
+        base_channels: int = 64,
+        num_classes: int = 0,
+        shared_dim: int = 0,
+        hierarchical: bool = False,
+        attention: int = 0,
+        spectral_norm: bool = True,
+        init: str = "ortho",
+    ) -> None:
+        super().__init__()
+        blocks = resolutions(image_size)
+        self.num_classes = check_num_classes(num_classes)
+        self.latent_dim = int(latent_dim)
+        self.hierarchical = bool(hierarchical)
+        chunks = blocks + 1 if self.hierarchical else 1
+        if self.latent_dim <= 0 or self.latent_dim % chunks:
+            raise ConfigError(
+                f"model.latent.dim={latent_dim} must be a positive multiple of {chunks} "
+                f"(hierarchical z: one chunk for the input and one per block)"
+            )
+        self.chunk = self.latent_dim // chunks
+        self.shared = (
+            nn.Embedding(self.num_classes, int(shared_dim))
+            if self.num_classes and shared_dim
+            else None
+        )
+        cond_dim = (int(shared_dim) if self.shared is not None else 0) + (
+            self.chunk if self.hierarchical else 0
+        )
+        per_class = self.num_classes if self.shared is None else 0
+        if per_class and self.hierarchical:
+            raise ConfigError(
+                "model.generator.hierarchical=true with classes needs model.generator.shared_dim"
+            )
+        width = 4 * int(base_channels)
+        self.width = width
+        self.input = nn.Linear(self.chunk, 4 * 4 * width)
+        self.blocks = nn.ModuleList(
+            GBlock(width, width, per_class, cond_dim) for _ in range(blocks)
+        )
+        self.attention_after = _attention_index(
+            "model.generator.attention", attention, [8 * 2**i for i in range(blocks)]
+        )
+        self.attention = SelfAttention(width) if self.attention_after is not None else None
+        self.out = nn.Sequential(
+            nn.BatchNorm2d(width), nn.ReLU(), nn.Conv2d(width, channels, 3, padding=1), nn.Tanh()
+        )
+        initialise(self, init)
+        if spectral_norm:
+            spectral_norm_all(self)
+
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        check_condition(y, self.num_classes, "generator")
+        zs = z.split(self.chunk, dim=1) if self.hierarchical else (z,)
+        h = self.input(zs[0]).view(z.shape[0], self.width, 4, 4)
+        shared = self.shared(y) if self.shared is not None else None
+        for i, block in enumerate(self.blocks):
+            parts = [t for t in (shared, zs[i + 1] if self.hierarchical else None) if t is not None]
+            c = torch.cat(parts, dim=1) if parts else y
+            h = block(h, c)
+            if i == self.attention_after:
+                h = self.attention(h)
+        return self.out(h)
+
+
+class DBlock(nn.Module):
+    """Residual block: [ReLU]-conv3-ReLU-conv3-[avgpool] plus a (1x1 conv, avgpool) shortcut;
+    the first block skips the leading ReLU (Miyato et al. 2018's "optimized" block)."""
+
+    def __init__(self, cin: int, cout: int, down: bool, preactivation: bool) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.down = down
+        self.preactivation = preactivation
+        self.shortcut = nn.Conv2d(cin, cout, 1) if (cin != cout or down) else nn.Identity()
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = F.relu(x) if self.preactivation else x
+        h = self.conv2(F.relu(self.conv1(h)))
+        if self.down:
+            h = F.avg_pool2d(h, 2)
+        s = x
+        if self.preactivation:
+            s = self.shortcut(s)
+            s = F.avg_pool2d(s, 2) if self.down else s
+        else:  # first block: pool, then the 1x1 conv (Miyato et al. 2018)
+            s = self.shortcut(F.avg_pool2d(s, 2) if self.down else s)
+        return h + s
+
+
+class Discriminator(nn.Module):
+    """image (B, C, S, S) -> logit (B,): residual blocks of 4 ch (down to 8x8, then two at 8x8),
+    ReLU, sum over positions, linear, plus the projection <embed(y), h> when conditional.
+
+    ``aux_classes`` > 0 adds an auxiliary classifier head on the same features
+    (:meth:`judge_and_classify`, ACGAN)."""
+
+    def __init__(
+        self,
+        image_size: int = 32,
+        channels: int = 3,
+        base_channels: int = 64,
+        num_classes: int = 0,
+        attention: int = 0,
+        spectral_norm: bool = True,
+        init: str = "ortho",
+        aux_classes: int = 0,
+    ) -> None:
+        super().__init__()
+        downs = resolutions(image_size) - 1
+        width = 4 * int(base_channels)
+        layers = [DBlock(channels, width, down=True, preactivation=False)]
+        layers += [DBlock(width, width, down=True, preactivation=True) for _ in range(downs - 1)]
+        layers += [DBlock(width, width, down=False, preactivation=True) for _ in range(2)]
+        self.blocks = nn.ModuleList(layers)
+        sizes = [int(image_size) >> min(i + 1, downs) for i in range(len(layers))]
+        self.attention_after = _attention_index(
+            "model.discriminator.attention", attention, sizes[:downs]
+        )
+        self.attention = SelfAttention(width) if self.attention_after is not None else None
+        self.head = nn.Linear(width, 1)
+        self.projection = Projection(num_classes, width)
+        self.classifier = nn.Linear(width, int(aux_classes)) if aux_classes else None
+        initialise(self, init)
+        if spectral_norm:
+            spectral_norm_all(self)
+
+    def features(self, x: Tensor) -> Tensor:
+        h = x
+        for i, block in enumerate(self.blocks):
+            h = block(h)
+            if i == self.attention_after:
+                h = self.attention(h)
+        return F.relu(h).sum(dim=(2, 3))
+
+    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        h = self.features(x)
+        return self.projection(self.head(h).flatten(), h, y)
+
+    def judge_and_classify(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(adversarial logit (B,), class logits (B, aux_classes)) from one pass."""
+        if self.classifier is None:
+            raise ConfigError("this discriminator has no class head: set aux_classes")
+        h = self.features(x)
+        return self.head(h).flatten(), self.classifier(h)
+
+
+def _attention_index(key: str, resolution: int, sizes: list[int]) -> int | None:
+    """Which block's output (``sizes``: each block's output resolution) gets attention."""
+    if not resolution:
+        return None
+    if int(resolution) not in sizes:
+        raise ConfigError(
+            f"{key}={resolution}: no block outputs that resolution; "
+            f"allowed: 0 (none) or one of {sorted(set(sizes))}"
+        )
+    return sizes.index(int(resolution))
