@@ -24,7 +24,17 @@ from gans.loggers import wandb_credentials_available
 from gans.train import CONF_DIR
 
 X = "trainer/global_step"  # WandbLogger's step metric; the game keeps it equal to the iteration
-QUALITY = ("fid", "kid", "is", "precision", "recall", "density", "coverage")
+QUALITY = (
+    "fid",
+    "kid",
+    "is",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "intra_fid",
+    "cond_acc",
+)
 SWEEP_SYNTAX = re.compile(r",|^(range|choice|interval|tag|glob)\(")
 
 
@@ -91,7 +101,7 @@ def build(cfg: DictConfig) -> Any:
             is_open=True,
             panels=[
                 wr.MediaBrowser(title=key, media_keys=[key])
-                for key in ("samples", "reconstructions", "traversal")
+                for key in ("samples", "samples/per_class", "reconstructions", "traversal")
             ],
         ),
         ws.Section(

@@ -62,7 +62,8 @@ def describe(loggers: list[Logger]) -> list[str]:
 
 #: how each quality metric's run summary is taken: its best value, so W&B's run tables sort by it
 SUMMARIES = {"fid": "min", "kid": "min", "is": "max", "precision": "max", "recall": "max",
-             "density": "max", "coverage": "max"}  # fmt: skip
+             "density": "max", "coverage": "max", "intra_fid": "min",
+             "cond_acc": "max"}  # fmt: skip
 
 
 def declare_metrics(loggers: list[Logger]) -> None:

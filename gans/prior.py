@@ -37,6 +37,27 @@ class LatentPrior:
             return torch.randn(n, self.dim, device=device, generator=generator)
         return torch.rand(n, self.dim, device=device, generator=generator) * 2 - 1
 
+    def truncated(
+        self,
+        n: int,
+        threshold: float | None,
+        device: torch.device | str = "cpu",
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """The truncation trick (Brock et al. 2019, Sec. 3.1): z ~ p(z) with every entry whose
+        magnitude exceeds ``threshold`` resampled until none does; None: plain z."""
+        z = self.sample(n, device, generator)
+        if threshold is None:
+            return z
+        if float(threshold) <= 0:
+            raise ConfigError(f"truncation={threshold} must be > 0 (or null for none)")
+        for _ in range(10_000):
+            outside = z.abs() > float(threshold)
+            if not outside.any():
+                return z
+            z = torch.where(outside, self.sample(n, device, generator), z)
+        raise ConfigError(f"truncation={threshold} is too small to sample from")
+
     def __repr__(self) -> str:
         return f"LatentPrior(dim={self.dim}, kind={self.kind!r})"
 

@@ -4,7 +4,9 @@ Writes to ``out``: ``grid.png`` (samples), ``interpolation.png`` (each row walks
 between two random z: spherical interpolation for a normal prior, linear for a uniform one; a
 continuous latent space gives gradual changes) and ``neighbours.png`` (each row: a sample, then
 its ``k`` nearest training images by pixel L2: copies of training images would show up here);
-for games with latent traversals (VAE, InfoGAN) ``traversal.png``, and for games that reconstruct
+for GAN-family games ``truncation.png`` (the same latents truncated at each of
+``truncation_sweep``'s thresholds, one row each; ``truncation=<t>`` truncates the grid too), for
+games with latent traversals (VAE, InfoGAN) ``traversal.png``, and for games that reconstruct
 (VAE) ``reconstruction.png`` (pairs of columns: a training image, then its reconstruction).
 """
 
@@ -23,6 +25,7 @@ from gans import restore
 from gans.cli import command
 from gans.errors import ConfigError, reports_config_errors
 from gans.metrics.reference import real_images
+from gans.prior import LatentPrior
 from gans.train import CONF_DIR
 from gans.validate import check_required
 
@@ -52,6 +55,22 @@ def to_unit(images: Tensor) -> Tensor:
     return (images.float().clamp(-1, 1) + 1) / 2
 
 
+def truncation_sweep(
+    model: Any, prior: LatentPrior, thresholds: list[float | None], columns: int, cfg: DictConfig
+) -> Tensor:
+    """Rows of the same ``columns`` latents (and classes) truncated at each threshold in turn,
+    None first (untruncated): quality against variety as the threshold shrinks."""
+    rows = []
+    classes = int(getattr(model, "num_classes", 0) or 0)
+    labels = torch.arange(columns) % classes if classes else None
+    for threshold in thresholds:
+        rng = torch.Generator().manual_seed(int(cfg.seed))
+        z = prior.truncated(columns, None if threshold is None else float(threshold), generator=rng)
+        made = model.sample(columns, labels=labels, inputs=z, generator=rng, ema=bool(cfg.ema))
+        rows.append(made.cpu())
+    return torch.cat(rows)
+
+
 @torch.no_grad()
 def sample(cfg: DictConfig) -> dict[str, Any]:
     check_required(cfg)
@@ -68,13 +87,23 @@ def sample(cfg: DictConfig) -> dict[str, Any]:
     out = Path(cfg.out) if cfg.out else default
     out.mkdir(parents=True, exist_ok=True)
     written = {}
-    samples = model.sample(int(cfg.num), generator=rng, ema=bool(cfg.ema)).cpu()
+    prior = getattr(model, "prior", None)  # games that sample from a latent space
+    truncation = cfg.get("truncation")
+    if truncation is not None and not isinstance(prior, LatentPrior):
+        raise ConfigError("truncation=... needs a generator with a plain latent prior (GAN family)")
+    if truncation is not None:
+        samples = draw(prior.truncated(int(cfg.num), float(truncation), generator=rng))
+    else:
+        samples = model.sample(int(cfg.num), generator=rng, ema=bool(cfg.ema)).cpu()
     if samples.dim() != 4:
         raise ConfigError("gans.sample draws image grids; this generator does not make images")
     written["grid"] = out / "grid.png"
     save_image(to_unit(samples), written["grid"], nrow=int(cfg.nrow), padding=2)
 
-    prior = getattr(model, "prior", None)  # games that sample from a latent space
+    if isinstance(prior, LatentPrior):
+        written["truncation"] = out / "truncation.png"
+        sweep = truncation_sweep(model, prior, cfg.truncation_sweep, int(cfg.nrow), cfg)
+        save_image(to_unit(sweep), written["truncation"], nrow=int(cfg.nrow), padding=2)
     if prior is not None:
         rows, steps = int(cfg.interpolations), int(cfg.steps)
         ends = prior.sample(2 * rows, "cpu", generator=rng)

@@ -10,6 +10,7 @@ import torch
 from gans import rng
 from gans.callbacks.periodic import EveryIterations
 from gans.errors import ConfigError
+from gans.metrics.conditional import ClassAwareEvaluator
 from gans.metrics.evaluator import Evaluator
 
 
@@ -20,11 +21,17 @@ class Evaluation(EveryIterations):
     Runs on every rank: each generates its share of the samples, and the metric states are
     synced inside ``compute()``, which therefore runs everywhere. The FID is also logged to
     Lightning (not to the loggers) so that a ``ModelCheckpoint`` can monitor it.
+
+    For a class-conditional game, ``class_aware`` adds the conditional accuracy and the
+    intra-class FID under their own protocol stamps.
     """
 
-    def __init__(self, evaluator: Evaluator, every: int) -> None:
+    def __init__(
+        self, evaluator: Evaluator, every: int, class_aware: ClassAwareEvaluator | None = None
+    ) -> None:
         super().__init__(every)
         self.evaluator = evaluator
+        self.class_aware = class_aware
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: Any) -> None:
         if self.evaluator.num_samples % trainer.world_size:
@@ -47,6 +54,11 @@ class Evaluation(EveryIterations):
         )
         protocol = self.protocol(pl_module)
         logged = {protocol.key(name): value for name, value in results.items()}
+        if self.class_aware is not None:
+            scores = self.class_aware.evaluate(pl_module.sample, pl_module.device)
+            stamps = self.class_aware.protocols(pl_module.uses_ema)
+            logged.update((stamps[name].key(name), value) for name, value in scores.items())
+            results = {**results, **scores}
         for logger in trainer.loggers:
             logger.log_metrics(logged, step=step)
         return results

@@ -12,7 +12,9 @@ from gans.callbacks.evaluation import Evaluation
 from gans.callbacks.health import TrainingHealth
 from gans.callbacks.stacked import StackedModes
 from gans.errors import ConfigError
-from gans.metrics.evaluator import build_evaluator, load_or_train_classifier
+from gans.metrics.conditional import ClassAwareEvaluator
+from gans.metrics.evaluator import Evaluator, build_evaluator, load_or_train_classifier
+from gans.metrics.features import ClassifierFeatures
 
 QUALITIES = ("images", "coverage", "stacked", "none")
 
@@ -44,6 +46,34 @@ def disentanglement(
             batch_size=int(metrics.get("batch_size", 500)),
         )
     ]
+
+
+def class_aware(
+    cfg: DictConfig, datamodule: L.LightningDataModule, evaluator: Evaluator
+) -> ClassAwareEvaluator | None:
+    """Conditional accuracy and intra-class FID for a class-conditional game on labelled data
+    (``metrics.per_class`` samples per class; 0 turns them off)."""
+    metrics = cfg.get("metrics") or {}
+    classes = int(cfg.model.get("num_classes", 0) or 0)
+    per_class = int(metrics.get("per_class", 0) or 0)
+    if classes < 2 or per_class < 1:
+        return None
+    features = evaluator.features
+    if not isinstance(features, ClassifierFeatures):
+        model, _, digest = load_or_train_classifier(datamodule, metrics)
+        classifier = ClassifierFeatures(model, digest, int(list(datamodule.sample_shape)[-1]))
+    else:
+        classifier = features
+    return ClassAwareEvaluator(
+        features,
+        classifier,
+        datamodule,
+        classes,
+        per_class,
+        evaluator.num_reference,
+        evaluator.split,
+        batch_size=int(metrics.get("batch_size", 500)),
+    )
 
 
 def evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Callback]:
@@ -87,7 +117,8 @@ def evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Cal
             f"data.quality=images but data={cfg.data.get('name')} gives samples of shape "
             f"{tuple(datamodule.sample_shape)}; use metrics=none"
         )
-    evaluation = Evaluation(build_evaluator(cfg, datamodule), every)
+    evaluator = build_evaluator(cfg, datamodule)
+    evaluation = Evaluation(evaluator, every, class_aware(cfg, datamodule, evaluator))
     callbacks: list[L.Callback] = [evaluation, *disentanglement(cfg, datamodule, every)]
     if metrics.get("best_checkpoint", True) and "fid" in metrics.get("compute", []):
         key = evaluation.evaluator.protocol(cfg.ema.enabled).key("fid")

@@ -109,3 +109,28 @@ class SampleGrid(PeriodicImage):
         if images.dim() != 4:  # points (Dirac-GAN, 2-D mixtures) are not an image grid
             return None
         return make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), padding=2)
+
+
+class ClassGrid(PeriodicImage):
+    """For a class-conditional game: one row per class (``per_row`` samples each, fixed
+    randomness), saved as ``<dirpath>/classes_XXXXXX.png`` and logged as ``samples/per_class``."""
+
+    prefix = "classes"
+    key = "samples/per_class"
+
+    def __init__(self, dirpath: str, every: int = 500, per_row: int = 8, seed: int = 0) -> None:
+        super().__init__(dirpath, every)
+        self.per_row = int(per_row)
+        self.seed = int(seed)
+
+    def applies(self, pl_module: Any) -> bool:
+        return int(getattr(pl_module, "num_classes", 0) or 0) > 0
+
+    def grid(self, pl_module: Any) -> Tensor | None:
+        classes = int(pl_module.num_classes)
+        labels = torch.arange(classes).repeat_interleave(self.per_row)
+        rng_ = torch.Generator().manual_seed(self.seed)
+        images = pl_module.sample(len(labels), labels=labels, generator=rng_).cpu()
+        if images.dim() != 4:
+            return None
+        return make_grid(images, nrow=self.per_row, normalize=True, value_range=(-1, 1), padding=2)

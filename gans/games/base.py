@@ -94,8 +94,8 @@ class Game(L.LightningModule):
             ``{"vae": ("encoder", "decoder")}``: one Adam over both is the lab's loop, and one
             optimizer step instead of two).
         terms: loss terms (:class:`gans.terms.Term`), each owned by a player.
-        ema: ``{"enabled", "decay", "warmup", "start"}``: an exponential moving average of each network in
-            ``averaged``, updated after every iteration, used by :meth:`sample`.
+        ema: ``{"enabled", "decay", "warmup", "start"}``: an exponential moving average of each
+            network in ``averaged``, updated after every iteration, used by :meth:`sample`.
         averaged: the players the EMA averages.
         tags: short names in logged keys (``loss/<tag>``, ``grad_norm/<tag>``, ``lr/<tag>``);
             default: the player's name.
