@@ -101,6 +101,11 @@ class _IDXDataModule(TorchvisionImageDataModule):
                 return images, labels
         return None
 
+    def fetch(self) -> None:
+        """Download the split's files unless they are already there (in either layout)."""
+        if self.idx_files() is None:
+            super().fetch()
+
     def torchvision_dataset(self, download: bool = False, **kwargs: Any) -> Any:
         found = self.idx_files()
         if found is not None and not download:

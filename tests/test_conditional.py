@@ -1,0 +1,261 @@
+"""The class-conditional family: its pieces against their definitions, its class-aware metrics on
+real digits, and a 2-iteration run of every preset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gans import restore
+from gans.callbacks.monitors import class_aware
+from gans.ema import NetworkEMA
+from gans.metrics.evaluator import build_evaluator
+from gans.nets.attention import SelfAttention
+from gans.nets.cbn import ConditionalBatchNorm2d
+from gans.prior import LatentPrior
+from gans.regularizers import Orthogonal
+from gans.sample import sample as sample_cli
+from gans.train import build_model, train
+from tests import layouts
+from tests.conftest import TINY, compose_config
+from tests.test_bad_input import one_line_error
+
+RESNET_TINY = ["model.generator.base_channels=8", "model.discriminator.base_channels=8"]
+CGAN_TINY = [o for o in TINY if "base_channels" not in o] + [
+    "model.generator.z_units=16", "model.generator.y_units=16", "model.generator.joint=32",
+    "model.discriminator.x_units=16", "model.discriminator.y_units=8",
+    "model.discriminator.joint=16",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("h", "w"), [(4, 4), (8, 8), (16, 16), (6, 10)])
+def test_self_attention_is_the_identity_at_initialisation_at_any_resolution(h, w):
+    block = SelfAttention(16)
+    x = torch.randn(3, 16, h, w)
+    assert torch.equal(block(x), x)  # gamma = 0 (Zhang et al. 2019, Sec. 3)
+    with torch.no_grad():
+        block.gamma.fill_(1.0)
+    out = block(x)
+    assert out.shape == x.shape and not torch.allclose(out, x)
+
+
+def test_conditional_batch_norm_uses_the_class_parameters():
+    cbn = ConditionalBatchNorm2d(4, num_classes=3)
+    with torch.no_grad():
+        cbn.gain.weight.copy_(torch.arange(12.0).view(3, 4))
+        cbn.bias.weight.copy_(-torch.arange(12.0).view(3, 4))
+    x = torch.randn(6, 4, 5, 5)
+    y = torch.tensor([0, 1, 2, 2, 1, 0])
+    normed = F.batch_norm(x, None, None, training=True, eps=cbn.norm.eps)
+    gain = 1 + torch.arange(12.0).view(3, 4)[y][:, :, None, None]
+    bias = -torch.arange(12.0).view(3, 4)[y][:, :, None, None]
+    assert torch.allclose(cbn(x, y), gain * normed + bias, atol=1e-5)
+
+
+class HandMadeOutputs(torch.nn.Module):
+    """A discriminator whose outputs are fixed tensors: real then generated batch."""
+
+    def __init__(self, outputs):
+        super().__init__()
+        self.outputs = list(outputs)
+        self.weight = torch.nn.Parameter(torch.zeros(()))
+
+    def judge_and_classify(self, x):
+        out, cls = self.outputs.pop(0)
+        return out + 0 * self.weight, cls + 0 * self.weight
+
+    def forward(self, x, y=None):
+        return self.judge_and_classify(x)[0]
+
+
+def test_acgan_losses_equal_their_formula_on_hand_made_logits(tmp_path):
+    game = build_model(compose_config([*TINY, "model=acgan", f"paths.run_dir={tmp_path}"]))
+    y = torch.tensor([0, 3, 9])
+    real = (torch.tensor([2.0, -1.0, 0.5]), torch.randn(3, 10))
+    fake = (torch.tensor([-0.3, 1.5, 0.0]), torch.randn(3, 10))
+    game.discriminator = HandMadeOutputs([real, fake])
+    x = torch.zeros(3, 1, 16, 16)
+    loss, _, stats = game.discriminator_loss(x, x, y)
+
+    def cross_entropy(logits, labels):  # -log softmax(logits)[label], by hand
+        return -(logits.gather(1, labels[:, None]).squeeze(1) - logits.exp().sum(1).log()).mean()
+
+    adversarial = -(torch.sigmoid(real[0]).log().mean() + (1 - torch.sigmoid(fake[0])).log().mean())
+    expected = adversarial + cross_entropy(real[1], y) + cross_entropy(fake[1], y)
+    assert torch.allclose(loss, expected, atol=1e-5)
+    assert torch.allclose(stats["loss/class_fake"], cross_entropy(fake[1], y), atol=1e-6)
+
+
+def test_truncation_never_returns_a_value_beyond_the_threshold():
+    prior = LatentPrior(64, "normal")
+    z = prior.truncated(2000, 0.5, generator=torch.Generator().manual_seed(0))
+    assert z.abs().max() <= 0.5 and z.shape == (2000, 64)
+    assert z.std() > 0.2  # resampled, not clamped: values spread over (-0.5, 0.5)
+    assert (z.abs() == 0.5).sum() == 0
+
+
+def test_orthogonal_regularization_is_zero_for_orthogonal_rows_and_its_formula_otherwise():
+    net = torch.nn.Linear(3, 3, bias=False)
+    with torch.no_grad():
+        net.weight.copy_(torch.eye(3) * 2)  # orthogonal rows of any norm: no off-diagonal
+    term = Orthogonal(beta=1e-4)
+    assert term.generator_penalty(net) == 0
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([[1.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))
+    # W W^T = [[2,1,0],[1,1,0],[0,0,1]]: off-diagonal squares sum to 2
+    assert torch.isclose(term.generator_penalty(net), torch.tensor(2e-4))
+
+
+def test_ema_copies_the_network_until_its_start_iteration():
+    net = torch.nn.Linear(2, 2)
+    ema = NetworkEMA(net, decay=0.9999, warmup=0, start=3)
+    for iteration in range(3):
+        with torch.no_grad():
+            net.weight.add_(1.0)
+        ema.update(net, iteration)
+        assert torch.equal(ema.module.weight, net.weight)
+    with torch.no_grad():
+        net.weight.add_(1.0)
+    ema.update(net, 3)
+    assert not torch.equal(ema.module.weight, net.weight)
+
+
+@pytest.fixture(scope="module")
+def mnist_scores():
+    """The class-aware metrics on the shipped digits with the shipped classifier, for samplers
+    that are real digits: of the class asked for, or of any class."""
+    cfg = compose_config(
+        ["data=mnist", "data.root=builtin", "model=cdcgan", "metrics.per_class=200"]
+    )
+    dm = restore.datamodule(cfg)
+    evaluator = build_evaluator(cfg, dm)
+    aware = class_aware(cfg, dm, evaluator)
+    images, labels = dm.dataset.images, dm.dataset.labels
+    by_class = [images[labels == c] for c in range(10)]
+    pick = torch.Generator().manual_seed(1)
+
+    def as_signed(x):
+        return x.float() / 127.5 - 1
+
+    def obedient(n, labels, generator):
+        return torch.cat(
+            [as_signed(by_class[int(c)][torch.randint(800, (1,), generator=pick)]) for c in labels]
+        )
+
+    def ignores_labels(n, labels, generator):
+        return as_signed(images[torch.randint(len(images), (n,), generator=pick)])
+
+    return aware.evaluate(obedient, "cpu"), aware.evaluate(ignores_labels, "cpu")
+
+
+def test_conditional_accuracy_is_chance_for_a_generator_that_ignores_its_labels(mnist_scores):
+    obedient, ignores = mnist_scores
+    assert obedient["cond_acc"] > 0.9
+    assert abs(ignores["cond_acc"] - 0.1) < 0.05
+    assert ignores["intra_fid"] > 10 * max(obedient["intra_fid"], 1.0)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["model=cgan", *CGAN_TINY],
+        ["model=acgan"],
+        ["model=cdcgan"],
+        ["model=sagan", "data.image_size=32", *RESNET_TINY],
+        ["model=biggan", "data.image_size=32", *RESNET_TINY, "regularizer=orthogonal"],
+    ],
+    ids=["cgan", "acgan", "cdcgan", "sagan", "biggan"],
+)
+def test_two_iterations_of_each_conditional_model_write_a_checkpoint_and_a_per_class_grid(
+    tmp_path, overrides
+):
+    base = [] if overrides[0] == "model=cgan" else TINY  # CGAN_TINY: TINY for its MLPs
+    cfg = compose_config(
+        [*base, *overrides, "iterations=2", "logger=none", f"paths.run_dir={tmp_path}"]
+    )
+    summary = train(cfg)
+    assert summary["iterations"] == 2
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+    grid = tmp_path / "samples" / "classes_000002.png"
+    assert grid.is_file()
+    from PIL import Image
+
+    rows = (Image.open(grid).height - 2) // (cfg.data.image_size + 2)
+    assert rows == 10  # one row per digit class
+
+
+@pytest.mark.parametrize("model", ["sagan", "biggan"])
+def test_the_cifar10_configs_run_two_iterations_on_the_cifar_layout(tmp_path, model):
+    layouts.cifar10(tmp_path / "data", per_batch=8)
+    cfg = compose_config(
+        [
+            f"model={model}", "data=cifar10", f"data.root={tmp_path / 'data'}", "data.batch_size=8",
+            "data.verify_checksums=false", "data.download=false",
+            *RESNET_TINY, "iterations=2", "logger=none", "metrics=none", "sample_every=0",
+            "trainer.enable_progress_bar=false", f"paths.run_dir={tmp_path / 'run'}",
+        ]
+    )  # fmt: skip
+    assert cfg.data.image_size == 32 and cfg.model.num_classes == 10
+    assert train(cfg)["iterations"] == 2
+    assert (tmp_path / "run" / "samples" / "classes_000002.png").is_file()
+
+
+def test_gans_sample_truncates_and_draws_a_truncation_sweep(tmp_path):
+    train(
+        compose_config(
+            [*TINY, "model=cdcgan", "iterations=1", "logger=none", f"paths.run_dir={tmp_path}"]
+        )
+    )
+    cfg = compose_config_sample(tmp_path / "checkpoints" / "last.ckpt", tmp_path / "out")
+    written = sample_cli(cfg)
+    from PIL import Image
+
+    sweep = Image.open(written["truncation"])
+    assert (sweep.height - 2) // (16 + 2) == len(cfg.truncation_sweep)
+
+
+def compose_config_sample(ckpt, out):
+    from hydra import compose, initialize_config_dir
+
+    from gans.train import CONF_DIR
+
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose(
+            config_name="sample",
+            overrides=[f"ckpt={ckpt}", f"out={out}", "truncation=0.5", "search=100", "device=cpu"],
+        )
+
+
+def test_a_conditional_model_on_unlabelled_data_is_one_line(tmp_path):
+    layouts.png_folder(tmp_path / "pngs", {"a": 12, "b": 12}, size=16)
+    said = one_line_error(
+        "model=acgan", "data=image_folder", f"data.root={tmp_path / 'pngs'}", "data.channels=1",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )  # fmt: skip
+    assert "model=acgan is class-conditional but model.num_classes=0" in said
+    assert "data=image_folder has no labels" in said
+
+
+def test_a_label_outside_the_classes_is_named(tmp_path):
+    images, labels = layouts.digits(20)
+    labels = labels.copy()
+    labels[7] = 12
+    layouts.write_idx(tmp_path / "idx", "train", images, labels.astype(np.uint8))
+    said = one_line_error(
+        "model=cdcgan", "data=mnist", f"data.root={tmp_path / 'idx'}", "data.image_size=16",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )  # fmt: skip
+    assert "data=mnist has a label 12 outside [0, 10)" in said
+
+
+def test_acgan_refuses_lazy_and_joint_terms(tmp_path):
+    from gans.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no joint or lazy"):
+        build_model(
+            compose_config(
+                [*TINY, "model=acgan", "regularizer=consensus", f"paths.run_dir={tmp_path}"]
+            )
+        )
