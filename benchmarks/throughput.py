@@ -4,14 +4,15 @@
     python benchmarks/throughput.py --models dcgan --iterations 400 --repeats 3
 
 For each model (DCGAN, WGAN-GP, the MLP GAN, the notes' VAE and its convolutional variant,
-InfoGAN) both contenders get the same networks (built from the model's config, same seed), the
-same optimizers, the same objective object, the same 32x32 digits tensor and the model's batch
-size:
+InfoGAN, SAGAN, BigGAN) both contenders get the same networks (built from the model's config,
+same seed), the same optimizers, the same objective object, the same 32x32 digits tensor and
+the model's batch size:
 
 * **plain**: the loop a lab writes: a shuffled ``DataLoader`` over a ``TensorDataset``, the
   family's steps written inline (a D step, n_critic of them for WGAN-GP with its gradient
-  penalty, then a G step; the VAE's one step; InfoGAN's D+Q step then G step), and
-  ``loss.item()`` printed every ``log_every`` iterations;
+  penalty, then a G step, both given the batch's labels for the conditional SAGAN and BigGAN,
+  and BigGAN's moving average of G after each G step; the VAE's one step; InfoGAN's D+Q step
+  then G step), and ``loss.item()`` printed every ``log_every`` iterations;
 * **gans.train**: ``train(cfg)`` with the production defaults (sample grids, checkpoints, metrics,
   W&B offline), only the run length changed. Its optimizers run torch's fused (Adam) or
   multi-tensor (RMSprop) kernels, which torch picks by itself only on CUDA; the plain loop gets
@@ -27,6 +28,7 @@ gives the per-iteration breakdown.
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import os
 import tempfile
@@ -51,12 +53,16 @@ from gans.train import CONF_DIR, train  # noqa: E402
 # WGAN-GP on digits has no preset: give it the width of the DCGAN digits preset (16), so the
 # three models cost seconds, not minutes, per run on two cores.
 WIDTH_16 = ["model.generator.base_channels=16", "model.discriminator.base_channels=16"]
-PER_MODEL = {"wgan_gp": WIDTH_16}
+# SAGAN and BigGAN at ch = 16 (blocks 64 wide instead of 256) for the same reason.
+PER_MODEL = {"wgan_gp": WIDTH_16, "sagan": WIDTH_16, "biggan": WIDTH_16}
 #: heavier iterations get a third of the run (WGAN-GP: 5 critic steps with a double backward;
-#: InfoGAN: the paper's 17M-parameter MNIST networks)
-SHORTER = ("wgan_gp", "infogan")
-#: a loop body: one batch in; the losses when it closed a generator iteration, else None
-Step = Callable[[torch.Tensor], "tuple[torch.Tensor, ...] | None"]
+#: InfoGAN: the paper's 17M-parameter MNIST networks; SAGAN and BigGAN: ResNets, BigGAN with 4
+#: D steps per iteration)
+SHORTER = ("wgan_gp", "infogan", "sagan", "biggan")
+#: where the plain loop runs: the device gans.train picks (trainer.accelerator=auto)
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+#: a loop body: one labelled batch in; the losses when it closed a generator iteration, else None
+Step = Callable[[torch.Tensor, torch.Tensor], "tuple[torch.Tensor, ...] | None"]
 
 
 def config(model: str, iterations: int, extra: list[str]) -> DictConfig:
@@ -83,19 +89,26 @@ def gradient_penalty(D: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor)
 def plain_gan(cfg: DictConfig) -> Step:
     """The GAN lab loop's body: a D step (n_critic of them for WGAN-GP, with its gradient
     penalty written inline), then a G step."""
-    G, D = instantiate(cfg.model.generator), instantiate(cfg.model.discriminator)
+    G, D = (
+        instantiate(cfg.model.generator).to(DEVICE),
+        instantiate(cfg.model.discriminator).to(DEVICE),
+    )
     objective = instantiate(cfg.loss)
     opt_g = instantiate(cfg.optimizer.generator)(G.parameters())
     opt_d = instantiate(cfg.optimizer.discriminator)(D.parameters())
     gp_weight = cfg.regularizer.get("gradient_penalty", {}).get("weight", 0)
     clip = cfg.regularizer.get("weight_clip", {}).get("clip")
     dim, n_critic = cfg.model.latent.dim, cfg.model.n_critic
-    d_steps = 0
+    conditional = int(cfg.model.get("num_classes", 0) or 0) > 0
+    ema = cfg.get("ema", {})
+    G_ema = copy.deepcopy(G).requires_grad_(False) if ema.get("enabled") else None
+    d_steps = g_steps = 0
 
-    def step(x: torch.Tensor) -> tuple[torch.Tensor, ...] | None:
-        nonlocal d_steps
-        fake = G(torch.randn(x.shape[0], dim)).detach()
-        loss_d = objective.d_loss(D(x), D(fake))
+    def step(x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...] | None:
+        nonlocal d_steps, g_steps
+        y = labels if conditional else None
+        fake = G(torch.randn(x.shape[0], dim, device=DEVICE), y).detach()
+        loss_d = objective.d_loss(D(x, y), D(fake, y))
         if gp_weight:
             loss_d = loss_d + gp_weight * gradient_penalty(D, x, fake)
         opt_d.zero_grad(set_to_none=True)
@@ -107,10 +120,21 @@ def plain_gan(cfg: DictConfig) -> Step:
         d_steps += 1
         if d_steps % n_critic:
             return None
-        loss_g = objective.g_loss(D(G(torch.randn(x.shape[0], dim))))
+        loss_g = objective.g_loss(D(G(torch.randn(x.shape[0], dim, device=DEVICE), y), y))
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
+        if G_ema is not None:  # BigGAN-PyTorch's ema: a copy until ema_start, then an average
+            decay = ema.decay if g_steps >= ema.get("start", 0) else 0.0
+            with torch.no_grad():
+                for p_ema, p in zip(
+                    G_ema.state_dict().values(), G.state_dict().values(), strict=True
+                ):
+                    if p_ema.is_floating_point():
+                        p_ema.lerp_(p, 1 - decay)
+                    else:
+                        p_ema.copy_(p)
+        g_steps += 1
         return loss_d, loss_g
 
     return step
@@ -119,13 +143,14 @@ def plain_gan(cfg: DictConfig) -> Step:
 def plain_vae(cfg: DictConfig) -> Step:
     """The notes' lab 01 loop's body: encode, reparameterise, decode, beta * BCE + KL, one Adam
     step over both networks."""
-    encoder, decoder = instantiate(cfg.model.encoder), instantiate(cfg.model.decoder)
+    encoder = instantiate(cfg.model.encoder).to(DEVICE)
+    decoder = instantiate(cfg.model.decoder).to(DEVICE)
     params = [*encoder.parameters(), *decoder.parameters()]
     optimizer = torch.optim.Adam(params, lr=cfg.optimizer.lr,
                                  betas=(cfg.optimizer.beta1, cfg.optimizer.beta2))  # fmt: skip
     beta = cfg.model.beta
 
-    def step(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def step(x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
         mu, log_var = encoder(x)
         z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
         reconstruction = F.binary_cross_entropy_with_logits(decoder(z), (x + 1) / 2)
@@ -142,7 +167,7 @@ def plain_vae(cfg: DictConfig) -> Step:
 def plain_infogan(cfg: DictConfig) -> Step:
     """InfoGAN's loop body as its PyTorch ports write it: codes drawn inline, D and Q step on
     the adversarial loss + the information loss, then G on both."""
-    G, D, Q = (instantiate(cfg.model[k]) for k in ("generator", "discriminator", "q"))
+    G, D, Q = (instantiate(cfg.model[k]).to(DEVICE) for k in ("generator", "discriminator", "q"))
     objective = instantiate(cfg.loss)
     opt_g = instantiate(cfg.optimizer.generator)(G.parameters())
     opt_d = instantiate(cfg.optimizer.discriminator)(D.parameters())
@@ -151,9 +176,9 @@ def plain_infogan(cfg: DictConfig) -> Step:
     k = latent.categorical[0]
 
     def codes(n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        noise = torch.rand(n, latent.dim) * 2 - 1
-        c = torch.randint(k, (n,))
-        cont = torch.rand(n, latent.continuous) * 2 - 1
+        noise = torch.rand(n, latent.dim, device=DEVICE) * 2 - 1
+        c = torch.randint(k, (n,), device=DEVICE)
+        cont = torch.rand(n, latent.continuous, device=DEVICE) * 2 - 1
         return torch.cat([noise, F.one_hot(c, k).float(), cont], 1), c, cont
 
     def information(features: torch.Tensor, c: torch.Tensor, cont: torch.Tensor) -> torch.Tensor:
@@ -161,7 +186,7 @@ def plain_infogan(cfg: DictConfig) -> Step:
         nll = (0.5 * (cont - mean) ** 2 + 0.5 * math.log(2 * math.pi)).sum(1).mean()
         return F.cross_entropy(logits, c) + cont_weight * nll
 
-    def step(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def step(x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
         z, c, cont = codes(x.shape[0])
         fake_features = D.body(G(z).detach())
         loss_d = objective.d_loss(D.head(D.body(x)).squeeze(1), D.head(fake_features).squeeze(1))
@@ -200,8 +225,8 @@ def plain_loop(cfg: DictConfig, warmup: int) -> float:
     )  # fmt: skip
     iteration, iterations, started = 0, cfg.iterations, None
     while iteration < iterations:
-        for x, _ in loader:
-            losses = step(x)
+        for x, y in loader:
+            losses = step(x.to(DEVICE, non_blocking=True), y.to(DEVICE, non_blocking=True))
             if losses is None:
                 continue
             iteration += 1
@@ -286,7 +311,7 @@ def breakdown(cfg: DictConfig) -> list[tuple[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default="dcgan,wgan_gp,gan,vae,vae_conv,infogan")
+    parser.add_argument("--models", default="dcgan,wgan_gp,gan,vae,vae_conv,infogan,sagan,biggan")
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)

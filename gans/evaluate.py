@@ -1,6 +1,7 @@
 """`python -m gans.evaluate ckpt=<file>`: FID/KID/IS/PRDC of a saved generator, with its protocol.
 
-Prints a table and writes JSON (scores, protocol stamp, iteration, timing; for games with latent
+Prints a table and writes JSON (scores, protocol stamp, iteration, timing; for class-conditional
+games the conditional accuracy and intra-class FID under their own stamps; for games with latent
 codes, their disentanglement: :func:`gans.metrics.disentanglement.measure`).
 """
 
@@ -16,6 +17,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from gans import restore, rng
+from gans.callbacks.monitors import class_aware
 from gans.cli import command
 from gans.errors import reports_config_errors
 from gans.metrics.disentanglement import measure
@@ -50,6 +52,13 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "seconds": {"reference": prepared - started, "generate_and_score": done - prepared},
         "device": str(device),
     }
+    aware = class_aware(run, data, evaluator)
+    if aware is not None and getattr(model, "conditional", False):
+        with rng.preserved():
+            scores = aware.evaluate(partial(model.sample, ema=use_ema), device)
+        stamps = aware.protocols(use_ema)
+        record["class_aware"] = {stamps[k].key(k): v for k, v in scores.items()}
+        record["scores"].update(scores)
     if hasattr(model, "coded_samples") and int(getattr(data, "num_classes", 0) or 0) >= 2:
         classifier, _, _ = load_or_train_classifier(data, run.metrics)
         with rng.preserved():

@@ -1,0 +1,142 @@
+"""Class-conditional GANs on one protocol and one wall-clock budget: cGAN, ACGAN, the
+projection-D DCGAN, SAGAN and a small BigGAN on the 10,000 real MNIST test digits.
+
+    python experiments/conditional/run.py                    # train what is missing, score, write
+    python experiments/conditional/run.py --models sagan --seeds 0 --budget 150
+
+Each run is ``python -m gans.train model=<m> data=mnist data.root=../shared/data/mnist-test``
+(the raw IDX files; the model's ``conf/preset/<m>_mnist.yaml`` applies) stopped after
+``--budget`` seconds of training by Lightning's ``max_time`` (same wall clock for every model on
+the same 2 CPU cores), then ``gans.evaluate`` at N = 5,000 samples against the first 5,000 real
+digits, with 500 samples per class for the conditional accuracy and the intra-class FID (the
+domain classifier's features). Runs live in ``--runs`` and are not retrained once scored;
+``results.csv``, each model's per-class grid (seed 0) and the table between the markers in
+``README.md`` are rewritten from every result found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent))
+from latent_models.run import run, spread  # noqa: E402  (the experiments' shared runner)
+
+DIGITS = ROOT.parent / "shared" / "data" / "mnist-test" / "raw"  # the t10k IDX .gz files
+DATA = ["data=mnist", f"data.root={DIGITS}", "data.split=test"]
+MODELS = {
+    "cgan": "cGAN: Mirza & Osindero's MLPs, one-hot label beside z and x",
+    "acgan": "ACGAN: DCGAN networks, D with a class head",
+    "cdcgan": "DCGAN with conditional BN in G and a projection D",
+    "sagan": "SAGAN: ResNet, self-attention at 16x16, SN, hinge, TTUR",
+    "biggan": "BigGAN (small): shared embedding, hierarchical z, SN, ortho init, EMA",
+}
+SCORES = ("fid", "precision", "recall", "intra_fid", "cond_acc")
+BEGIN, END = "<!-- table: run.py writes below -->", "<!-- end of table -->"
+
+
+def train_and_score(name: str, seed: int, budget: int, runs: Path, cache: Path) -> dict:
+    folder = runs / f"{name}-s{seed}"
+    record_file = folder / "record.json"
+    if record_file.exists():
+        return json.loads(record_file.read_text())
+    last = folder / "checkpoints" / "last.ckpt"
+    started = time.perf_counter()
+    clock = time.strftime("%H:%M:%S", time.gmtime(budget))
+    run([sys.executable, "-m", "gans.train", f"model={name}", *DATA, f"seed={seed}",
+         "iterations=1000000", f"+trainer.max_time=00:{clock}", "metrics=none", "logger=csv",
+         "sample_every=0", "checkpoint_every=0", "trainer.enable_progress_bar=false",
+         f"data.cache_dir={cache}", f"hydra.run.dir={folder}"])  # fmt: skip
+    seconds = time.perf_counter() - started
+    out = folder / "eval.json"
+    run([sys.executable, "-m", "gans.evaluate", f"ckpt={last}", "num_samples=5000",
+         "metrics.num_reference=5000", "metrics.per_class=500", f"metrics.cache_dir={cache}",
+         f"out={out}", f"+data.cache_dir={cache}"])  # fmt: skip
+    scored = json.loads(out.read_text())
+    record = {
+        "model": name,
+        "seed": seed,
+        "iteration": scored["iteration"],
+        "wall_seconds": round(seconds, 1),
+        **{k: scored["scores"].get(k) for k in SCORES},
+        "protocol": scored["tag"],
+    }
+    record_file.write_text(json.dumps(record, indent=2))
+    grid = sorted((folder / "samples").glob("classes_*.png"))
+    if seed == 0 and grid:
+        shutil.copy(grid[-1], HERE / f"{name}_classes.png")
+    return record
+
+
+def floor(cache: Path) -> dict:
+    """The real-vs-real floor at N = 5,000 with the runs' classifier (experiments/fid_floor)."""
+    out = HERE / "floor.json"
+    if not out.exists():
+        run([sys.executable, str(ROOT / "experiments" / "fid_floor" / "run.py"), f"--out={out}",
+             *DATA, f"metrics.cache_dir={cache}", f"data.cache_dir={cache}"])  # fmt: skip
+    return json.loads(out.read_text())
+
+
+def table(records: list[dict], real: dict, budget: int) -> str:
+    rows = [
+        f"| model | seeds | iterations in {budget} s | FID | intra-FID | conditional acc. "
+        "| precision | recall |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, what in MODELS.items():
+        mine = [r for r in records if r["model"] == name]
+        if not mine:
+            continue
+        iterations = statistics.fmean(r["iteration"] for r in mine)
+        cells = [
+            f"{name}: {what}", str(len(mine)), f"{iterations:.0f}",
+            spread([r["fid"] for r in mine], 2), spread([r["intra_fid"] for r in mine], 2),
+            spread([r["cond_acc"] for r in mine], 3), spread([r["precision"] for r in mine], 3),
+            spread([r["recall"] for r in mine], 3),
+        ]  # fmt: skip
+        rows.append("| " + " | ".join(cells) + " |")
+    scores = real["scores"]
+    rows.append(
+        f"| real vs real (5,000 real digits against the reference) | - | - | {scores['fid']:.2f} "
+        f"| - | {real.get('classifier_accuracy', float('nan')):.3f} (held-out) "
+        f"| {scores['precision']:.3f} | {scores['recall']:.3f} |"
+    )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--budget", type=int, default=150, help="training seconds per run")
+    parser.add_argument("--runs", default=str(ROOT / "outputs" / "conditional"))
+    parser.add_argument("--cache", default=str(ROOT / "outputs" / "conditional" / "cache"))
+    args = parser.parse_args()
+    runs, cache = Path(args.runs), Path(args.cache)
+    for name in args.models.split(","):
+        for seed in map(int, args.seeds.split(",")):
+            print(json.dumps(train_and_score(name, seed, args.budget, runs, cache)), flush=True)
+    records = [json.loads(p.read_text()) for p in sorted(runs.glob("*-s*/record.json"))]
+    real = floor(cache)
+    with open(HERE / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows(records)
+    readme = HERE / "README.md"
+    text = readme.read_text() if readme.exists() else f"{BEGIN}\n{END}\n"
+    before, rest = text.split(BEGIN)
+    _, after = rest.split(END)
+    readme.write_text(f"{before}{BEGIN}\n{table(records, real, args.budget)}\n{END}{after}")
+    print(table(records, real, args.budget))
+
+
+if __name__ == "__main__":
+    main()
