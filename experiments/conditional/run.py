@@ -28,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
-from latent_models.run import run, spread  # noqa: E402  (the experiments' shared runner)
+from latent_models.run import replace_table, run, spread  # noqa: E402  (the experiments' shared runner)
 
 DIGITS = ROOT.parent / "shared" / "data" / "mnist-test" / "raw"  # the t10k IDX .gz files
 DATA = ["data=mnist", f"data.root={DIGITS}", "data.split=test"]
@@ -40,7 +40,6 @@ MODELS = {
     "biggan": "BigGAN (small): shared embedding, hierarchical z, SN, ortho init, EMA",
 }
 SCORES = ("fid", "precision", "recall", "intra_fid", "cond_acc")
-BEGIN, END = "<!-- table: run.py writes below -->", "<!-- end of table -->"
 
 
 def train_and_score(name: str, seed: int, budget: int, runs: Path, cache: Path) -> dict:
@@ -130,11 +129,7 @@ def main() -> None:
         writer = csv.DictWriter(f, fieldnames=list(records[0]))
         writer.writeheader()
         writer.writerows(records)
-    readme = HERE / "README.md"
-    text = readme.read_text() if readme.exists() else f"{BEGIN}\n{END}\n"
-    before, rest = text.split(BEGIN)
-    _, after = rest.split(END)
-    readme.write_text(f"{before}{BEGIN}\n{table(records, real, args.budget)}\n{END}{after}")
+    replace_table(HERE / "README.md", table(records, real, args.budget))
     print(table(records, real, args.budget))
 
 

@@ -114,6 +114,14 @@ def train_and_score(name: str, seed: int, iterations: int, runs: Path, cache: Pa
     return record
 
 
+def replace_table(readme: Path, text: str) -> None:
+    """Put ``text`` between the README's table markers (the rest of the README is kept)."""
+    old = readme.read_text() if readme.exists() else f"{BEGIN}\n{END}\n"
+    before, rest = old.split(BEGIN)
+    _, after = rest.split(END)
+    readme.write_text(f"{before}{BEGIN}\n{text}\n{END}{after}")
+
+
 def floor(cache: Path) -> dict:
     """The real-vs-real floor at N = 5,000 with the runs' classifier (experiments/fid_floor)."""
     out = HERE / "floor.json"
@@ -190,11 +198,7 @@ def main() -> None:
         writer = csv.DictWriter(f, fieldnames=list(records[0]))
         writer.writeheader()
         writer.writerows(records)
-    readme = HERE / "README.md"
-    text = readme.read_text() if readme.exists() else f"{BEGIN}\n{END}\n"
-    before, rest = text.split(BEGIN)
-    _, after = rest.split(END)
-    readme.write_text(f"{before}{BEGIN}\n{table(records, real)}\n{END}{after}")
+    replace_table(HERE / "README.md", table(records, real))
     print(table(records, real))
 
 

@@ -19,12 +19,12 @@ from gans.nets.conditioning import LatentWithLabel, Projection, check_condition
 from gans.nets.init import dcgan_init, spectral_norm_all
 
 
-def num_stages(image_size: int) -> int:
+def num_stages(image_size: int, family: str = "DCGAN") -> int:
     """Number of stride-2 stages between 4x4 and ``image_size`` (a power of two >= 16)."""
     size = int(image_size)
     if size < 16 or size & (size - 1):
         raise ConfigError(
-            f"data.image_size={image_size} cannot be built by the DCGAN networks; "
+            f"data.image_size={image_size} cannot be built by the {family} networks; "
             "allowed: powers of two >= 16 (16, 32, 64, 128, 256)"
         )
     return int(math.log2(size)) - 2

@@ -12,8 +12,6 @@ one resolution in each network.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -22,20 +20,10 @@ from gans.errors import ConfigError
 from gans.nets.attention import SelfAttention
 from gans.nets.cbn import ConditionalBatchNorm2d, batch_norm
 from gans.nets.conditioning import Projection, check_condition, check_num_classes
+from gans.nets.dcgan import num_stages
 from gans.nets.init import spectral_norm_all
 
 INITS = ("ortho", "N02", "xavier", "default")
-
-
-def resolutions(image_size: int) -> int:
-    """Up-sampling blocks from 4x4 to ``image_size`` (a power of two >= 16)."""
-    size = int(image_size)
-    if size < 16 or size & (size - 1):
-        raise ConfigError(
-            f"data.image_size={image_size} cannot be built by the ResNet networks; "
-            "allowed: powers of two >= 16"
-        )
-    return int(math.log2(size)) - 2
 
 
 def initialise(module: nn.Module, kind: str) -> None:
@@ -108,7 +96,7 @@ class Generator(nn.Module):
         init: str = "ortho",
     ) -> None:
         super().__init__()
-        blocks = resolutions(image_size)
+        blocks = num_stages(image_size, "ResNet")
         self.num_classes = check_num_classes(num_classes)
         self.latent_dim = int(latent_dim)
         self.hierarchical = bool(hierarchical)
@@ -208,7 +196,7 @@ class Discriminator(nn.Module):
         aux_classes: int = 0,
     ) -> None:
         super().__init__()
-        downs = resolutions(image_size) - 1
+        downs = num_stages(image_size, "ResNet") - 1
         width = 4 * int(base_channels)
         layers = [DBlock(channels, width, down=True, preactivation=False)]
         layers += [DBlock(width, width, down=True, preactivation=True) for _ in range(downs - 1)]
