@@ -65,7 +65,8 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """(x, y) -> logit: flatten(x) -> maxout ``x_units`` x ``pieces``, one_hot(y) -> maxout
     ``y_units`` x ``pieces``, concatenated -> maxout ``joint`` x ``joint_pieces`` -> one logit,
-    with dropout before each layer (the paper: 240x5, 50x5, 240x4, dropout 0.5)."""
+    with dropout before each layer: ``input_dropout`` on the inputs, ``dropout`` on hidden units
+    (the paper: 240x5, 50x5, 240x4, dropout 0.5)."""
 
     def __init__(
         self,
@@ -77,14 +78,17 @@ class Discriminator(nn.Module):
         pieces: int = 5,
         joint_pieces: int = 4,
         dropout: float = 0.5,
+        input_dropout: float = 0.2,
     ) -> None:
         super().__init__()
         self.num_classes = _classes(num_classes)
         size = math.prod(int(s) for s in data_shape)
         self.x_path = nn.Sequential(
-            nn.Flatten(), nn.Dropout(dropout), Maxout(size, x_units, pieces)
+            nn.Flatten(), nn.Dropout(input_dropout), Maxout(size, x_units, pieces)
         )
-        self.y_path = nn.Sequential(Maxout(self.num_classes, y_units, pieces))
+        self.y_path = nn.Sequential(
+            nn.Dropout(input_dropout), Maxout(self.num_classes, y_units, pieces)
+        )
         self.joint = nn.Sequential(
             nn.Dropout(dropout),
             Maxout(x_units + y_units, joint, joint_pieces),
