@@ -56,3 +56,22 @@ class Projection(nn.Module):
         if features.dim() > 2:
             features = features.sum(dim=tuple(range(2, features.dim())))
         return logits + (self.embed(y) * features).sum(dim=1)
+
+
+class ProjectionDiscriminator(nn.Module):
+    """The output end shared by the discriminators: ``features(x)`` -> ``head`` (one logit) plus
+    the ``projection`` class term; with a ``classifier`` head (ACGAN's auxiliary classifier)
+    :meth:`judge_and_classify` gives both outputs from one pass. Subclasses set ``features``,
+    ``head``, ``projection`` and, for ACGAN, ``classifier``."""
+
+    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        h = self.features(x)
+        return self.projection(self.head(h).flatten(), h, y)
+
+    def judge_and_classify(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(adversarial logit (B,), class logits (B, aux_classes)) from one pass."""
+        classifier = getattr(self, "classifier", None)
+        if classifier is None:
+            raise ConfigError("this discriminator has no class head: set aux_classes")
+        h = self.features(x)
+        return self.head(h).flatten(), classifier(h).flatten(1)

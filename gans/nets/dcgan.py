@@ -15,7 +15,12 @@ from torch import Tensor, nn
 from gans.errors import ConfigError
 from gans.nets.cbn import ConditionalSequential
 from gans.nets.cbn import batch_norm as cbn_or_bn
-from gans.nets.conditioning import LatentWithLabel, Projection, check_condition
+from gans.nets.conditioning import (
+    LatentWithLabel,
+    Projection,
+    ProjectionDiscriminator,
+    check_condition,
+)
 from gans.nets.init import dcgan_init, spectral_norm_all
 
 
@@ -101,7 +106,7 @@ class Generator(nn.Module):
         return self.net(h[:, :, None, None])
 
 
-class Discriminator(nn.Module):
+class Discriminator(ProjectionDiscriminator):
     """image (B, channels, image_size, image_size) -> logit (B,).
 
     Conv(4, 2, 1) + LeakyReLU(0.2) without BatchNorm on the input layer, then k-1 blocks
@@ -149,17 +154,6 @@ class Discriminator(nn.Module):
         dcgan_init(self)
         if spectral_norm:
             spectral_norm_all(self)
-
-    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        h = self.features(x)
-        return self.projection(self.head(h).flatten(), h, y)
-
-    def judge_and_classify(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """(adversarial logit (B,), class logits (B, aux_classes)) from one pass."""
-        if self.classifier is None:
-            raise ConfigError("this discriminator has no class head: set aux_classes")
-        h = self.features(x)
-        return self.head(h).flatten(), self.classifier(h).flatten(1)
 
 
 NORMS = ("batch", "layer", "none")

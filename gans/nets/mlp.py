@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from gans.errors import ConfigError
-from gans.nets.conditioning import LatentWithLabel, Projection
+from gans.nets.conditioning import LatentWithLabel, Projection, ProjectionDiscriminator
 from gans.nets.init import spectral_norm_all
 
 
@@ -78,7 +78,7 @@ class Maxout(nn.Module):
         return self.linear(x).unflatten(-1, (-1, self.pieces)).amax(-1)
 
 
-class Discriminator(nn.Module):
+class Discriminator(ProjectionDiscriminator):
     """x -> flatten -> hidden blocks -> Linear -> logit (B,).
 
     Blocks are Linear + LeakyReLU(``negative_slope``), or maxout units when ``maxout`` > 0
@@ -112,7 +112,3 @@ class Discriminator(nn.Module):
         self.projection = Projection(num_classes, width)
         if spectral_norm:
             spectral_norm_all(self)
-
-    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        h = self.features(x)
-        return self.projection(self.head(h).flatten(), h, y)

@@ -19,7 +19,12 @@ from torch import Tensor, nn
 from gans.errors import ConfigError
 from gans.nets.attention import SelfAttention
 from gans.nets.cbn import ConditionalBatchNorm2d, batch_norm
-from gans.nets.conditioning import Projection, check_condition, check_num_classes
+from gans.nets.conditioning import (
+    Projection,
+    ProjectionDiscriminator,
+    check_condition,
+    check_num_classes,
+)
 from gans.nets.dcgan import num_stages
 from gans.nets.init import spectral_norm_all
 
@@ -177,7 +182,7 @@ class DBlock(nn.Module):
         return h + s
 
 
-class Discriminator(nn.Module):
+class Discriminator(ProjectionDiscriminator):
     """image (B, C, S, S) -> logit (B,): residual blocks of 4 ch (down to 8x8, then two at 8x8),
     ReLU, sum over positions, linear, plus the projection <embed(y), h> when conditional.
 
@@ -221,17 +226,6 @@ class Discriminator(nn.Module):
             if i == self.attention_after:
                 h = self.attention(h)
         return F.relu(h).sum(dim=(2, 3))
-
-    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        h = self.features(x)
-        return self.projection(self.head(h).flatten(), h, y)
-
-    def judge_and_classify(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """(adversarial logit (B,), class logits (B, aux_classes)) from one pass."""
-        if self.classifier is None:
-            raise ConfigError("this discriminator has no class head: set aux_classes")
-        h = self.features(x)
-        return self.head(h).flatten(), self.classifier(h)
 
 
 def _attention_index(key: str, resolution: int, sizes: list[int]) -> int | None:
