@@ -367,13 +367,17 @@ def test_idx_files_read_alike_bare_gzipped_or_in_torchvisions_layout(tmp_path):
     (tmp_path / "bare").mkdir()
     for f in raw.iterdir():
         (tmp_path / "bare" / f"{f.name}.gz").write_bytes(gzip.compress(f.read_bytes()))
+    (tmp_path / "plain" / "raw").mkdir(parents=True)  # <root>/raw: ../shared/data/mnist-test
+    for f in raw.iterdir():
+        (tmp_path / "plain" / "raw" / f.name).write_bytes(f.read_bytes())
     loaded = []
-    for root in (tmp_path / "tv", tmp_path / "bare"):
+    for root in (tmp_path / "tv", tmp_path / "bare", tmp_path / "plain"):
         dm = MNISTDataModule(root, image_size=16, channels=1, cache=False, **FAST)
         dm.setup()
         loaded.append((dm.dataset.images, dm.dataset.labels))
     assert loaded[0][0].shape == (30, 1, 16, 16)
-    assert torch.equal(loaded[0][0], loaded[1][0]) and torch.equal(loaded[0][1], loaded[1][1])
+    for other in loaded[1:]:
+        assert torch.equal(loaded[0][0], other[0]) and torch.equal(loaded[0][1], other[1])
     (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04\x05")
     with pytest.raises(ConfigError, match="is not an IDX file"):
         read_idx(tmp_path / "bad")

@@ -92,9 +92,9 @@ class _IDXDataModule(TorchvisionImageDataModule):
         return "train" if self.split == "train" else "t10k"
 
     def idx_files(self) -> tuple[Path, Path] | None:
-        """The split's image and label IDX files (``.gz`` or not), in ``<root>/<Name>/raw`` or
-        bare in ``<root>``; None when either is missing."""
-        for folder in (Path(self.raw_folder), Path(self.root)):
+        """The split's image and label IDX files (``.gz`` or not), in ``<root>/<Name>/raw``,
+        ``<root>/raw`` or bare in ``<root>``; None when either is missing."""
+        for folder in (Path(self.raw_folder), Path(self.root) / "raw", Path(self.root)):
             images = find_idx(folder, f"{self.prefix}-images-idx3-ubyte")
             labels = find_idx(folder, f"{self.prefix}-labels-idx1-ubyte")
             if images and labels:
