@@ -54,7 +54,7 @@ from gans.train import CONF_DIR, train  # noqa: E402
 # three models cost seconds, not minutes, per run on two cores.
 WIDTH_16 = ["model.generator.base_channels=16", "model.discriminator.base_channels=16"]
 # SAGAN and BigGAN at ch = 16 (blocks 64 wide instead of 256) for the same reason.
-PER_MODEL = {"wgan_gp": WIDTH_16, "sagan": WIDTH_16, "biggan": WIDTH_16}
+PER_MODEL = {"wgan_gp": WIDTH_16, "cdcgan": WIDTH_16, "sagan": WIDTH_16, "biggan": WIDTH_16}
 #: heavier iterations get a third of the run (WGAN-GP: 5 critic steps with a double backward;
 #: InfoGAN: the paper's 17M-parameter MNIST networks; SAGAN and BigGAN: ResNets, BigGAN with 4
 #: D steps per iteration)
@@ -311,7 +311,9 @@ def breakdown(cfg: DictConfig) -> list[tuple[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default="dcgan,wgan_gp,gan,vae,vae_conv,infogan,sagan,biggan")
+    parser.add_argument(
+        "--models", default="dcgan,wgan_gp,gan,vae,vae_conv,infogan,cgan,cdcgan,sagan,biggan"
+    )
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
