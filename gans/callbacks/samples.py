@@ -103,6 +103,9 @@ class SampleGrid(PeriodicImage):
         self.nrow = int(nrow)
         self.seed = int(seed)
 
+    def applies(self, pl_module: Any) -> bool:
+        return not getattr(pl_module, "translates", False)  # those have TranslationGrid
+
     def grid(self, pl_module: Any) -> Tensor | None:
         """The current grid in [0, 1]; None when the game does not make images."""
         images = fixed_samples(pl_module, self.num, self.seed).cpu()

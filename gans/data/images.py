@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -206,6 +207,11 @@ class ImageDataModule(InMemoryDataModule):
         """Number of label classes; 0 when the dataset is unlabeled."""
         return 0
 
+    @property
+    def stored_shape(self) -> tuple[int, int, int]:
+        """The shape of one decoded item (a pair stacks its two images' channels)."""
+        return (self.channels, self.image_size, self.image_size)
+
     def key(self) -> dict[str, Any]:
         """Everything that determines the decoded tensor; part of the cache file's name."""
         source = self.get_source()
@@ -236,7 +242,7 @@ class ImageDataModule(InMemoryDataModule):
         if self.in_memory != "auto":
             return bool(self.in_memory)
         count = len(self.get_source())  # type: ignore[arg-type]
-        return count * self.channels * self.image_size**2 <= self.max_memory_gb * 2**30
+        return count * math.prod(self.stored_shape) <= self.max_memory_gb * 2**30
 
     def setup(self, stage: str | None = None) -> None:
         if self.dataset is not None or self.streamed is not None:
@@ -296,9 +302,7 @@ class ImageDataModule(InMemoryDataModule):
         """Every item of the source, decoded by ``num_workers`` processes into one uint8 tensor."""
         source = self.get_source()
         count = len(source)  # type: ignore[arg-type]
-        images = torch.empty(
-            count, self.channels, self.image_size, self.image_size, dtype=torch.uint8
-        )
+        images = torch.empty(count, *self.stored_shape, dtype=torch.uint8)
         labels = torch.empty(count, dtype=torch.long)
         loader = DataLoader(
             Decoded(source, self.on_corrupt),

@@ -64,10 +64,14 @@ class EpochShuffle(Sampler[int]):
 
 
 class ShuffledBatches(BatchSampler):
-    """``BatchSampler`` over :class:`EpochShuffle` that passes ``set_epoch`` on."""
+    """``BatchSampler`` over :class:`EpochShuffle` (or a given subclass of it) that passes
+    ``set_epoch`` on."""
 
-    def __init__(self, n: int, batch_size: int, drop_last: bool = True) -> None:
-        super().__init__(EpochShuffle(n, batch_size=batch_size), batch_size, drop_last)
+    def __init__(
+        self, n: int, batch_size: int, drop_last: bool = True, order: EpochShuffle | None = None
+    ) -> None:
+        order = order if order is not None else EpochShuffle(n, batch_size=batch_size)
+        super().__init__(order, batch_size, drop_last)
 
     def set_epoch(self, epoch: int) -> None:
         self.sampler.set_epoch(epoch)  # type: ignore[attr-defined]

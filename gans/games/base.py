@@ -262,8 +262,9 @@ class Game(L.LightningModule):
             lazy_correction(optimizer, self.lazy_every.get(name, 1))
             self._player_of[id(optimizer)] = name
             optimizers.append(optimizer)
+        total = self.trainer.max_steps if self._trainer is not None else -1
         schedulers = [
-            scheduler(opt, self._lr_factors[name])
+            scheduler(opt, self._lr_factors[name].resolve(max(total, 0)))
             for name, opt in zip(self.stepped, optimizers, strict=True)
             if name in self._lr_factors
         ]
