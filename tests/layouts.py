@@ -108,3 +108,51 @@ def png_folder(root: Path, classes: dict[str, int], size: int = 28, mode: str = 
             )
             (root / name).mkdir(parents=True, exist_ok=True)
             Image.fromarray(pixels, mode=mode).save(root / name / f"{i:03d}.png")
+
+
+def _pattern(rng: np.random.Generator, size: int, mode: str) -> np.ndarray:
+    shape = (size, size) if mode == "L" else (size, size, 3)
+    return rng.integers(0, 256, shape, dtype=np.uint8)
+
+
+def paired_side_by_side(root: Path, split: str, count: int, size: int = 20) -> None:
+    """Pix2Pix's layout: ``<root>/<split>/<i>.png``, each A|B side by side (greyscale), B the
+    inverse of A (255 - A), so a test can tell which half it got and whether the two moved
+    together."""
+    rng = np.random.default_rng(hash(split) % 1000)
+    (root / split).mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        a = _pattern(rng, size, "L")
+        Image.fromarray(np.concatenate([a, 255 - a], axis=1)).save(root / split / f"{i:03d}.png")
+
+
+def paired_folders(root: Path, split: str, names: list[str], size: int = 20, mode: str = "L",
+                   names_b: list[str] | None = None) -> None:  # fmt: skip
+    """The A/B layout: ``<root>/A/<split>/<name>`` and ``<root>/B/<split>/<name>``, B = 255 - A."""
+    rng = np.random.default_rng(1)
+    for folder in ("A", "B"):
+        (root / folder / split).mkdir(parents=True, exist_ok=True)
+    for name in names:
+        a = _pattern(rng, size, mode)
+        Image.fromarray(a).save(root / "A" / split / name)
+    for name in names_b if names_b is not None else names:
+        a = np.asarray(Image.open(root / "A" / split / name)) if name in names else None
+        b = 255 - a if a is not None else _pattern(rng, size, mode)
+        Image.fromarray(b).save(root / "B" / split / name)
+
+
+def unpaired(root: Path, counts: dict[str, int], size: int = 16, mode: str = "L",
+             classes: int = 0) -> None:  # fmt: skip
+    """CycleGAN's layout: ``<root>/<trainA|trainB|testA|testB>/`` flat, or with ``classes``
+    class folders (``<root>/trainA/<k>/<i>.png``) whose images' brightness grows with k."""
+    rng = np.random.default_rng(2)
+    for folder, count in counts.items():
+        for i in range(count):
+            image = _pattern(rng, size, mode)
+            where = root / folder
+            if classes:
+                k = i % classes
+                image = (image // 4 + 40 * k).astype(np.uint8)
+                where = where / str(k)
+            where.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image).save(where / f"{i:03d}.png")

@@ -1,6 +1,6 @@
 """Write the two offline translation tasks in the folder layouts users' own data come in.
 
-    python experiments/image_to_image/make_data.py [--out data] [--mnist ../shared/data/mnist-test/images]
+    python experiments/image_to_image/make_data.py [--out DIR] [--mnist MNIST_CLASS_FOLDERS]
 
 * ``<out>/edges2digits/{train,test}/<n>.png``: Pix2Pix's side-by-side layout, A|B in one 28x56
   image: A the edge map of a real MNIST test digit (its outer contour: what a 3x3 dilation adds

@@ -97,7 +97,8 @@ class TranslationGrid(PeriodicImage):
                 self.rows = {"a": held["paired"][0], "b": held["paired"][1]}
             else:
                 self.rows = {k.lower(): v[0] for k, v in held.items() if v is not None}
-            self.rows = {k: spread(v, self.num) for k, v in self.rows.items()}
+            count = min([self.num, *(v.shape[0] for v in self.rows.values())])
+            self.rows = {k: spread(v, count) for k, v in self.rows.items()}
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: Any, batch: Any, *_: Any) -> None:
         if getattr(pl_module, "translates", False) and not self.rows:
@@ -120,7 +121,8 @@ class TranslationGrid(PeriodicImage):
                     made = translate(x, there)
                     blocks.append(_rows(x, made, translate(made, back)))
         images = torch.cat(blocks).cpu()
-        return make_grid(images, nrow=self.num, normalize=True, value_range=(-1, 1), padding=2)
+        columns = next(iter(self.rows.values())).shape[0]
+        return make_grid(images, nrow=columns, normalize=True, value_range=(-1, 1), padding=2)
 
 
 def spread(images: Tensor, num: int) -> Tensor:

@@ -173,6 +173,9 @@ class CycleGANGame(TranslationGame):
             self.record(**{"loss/d": loss_a + loss_b, "loss/d_a": loss_a, "loss/d_b": loss_b})
             self.update("discriminators", loss_a + loss_b, closes_iteration=True)
 
+    def judged(self, source: Tensor, made: Tensor) -> dict[str, Tensor]:
+        return {"discriminator_a": source, "discriminator_b": made}
+
     def translate(self, a: Tensor, *, ema: bool = True, direction: str = "AtoB") -> Tensor:
         """G(a) for ``AtoB``, F(a) for ``BtoA``."""
         if direction not in DIRECTIONS:

@@ -91,6 +91,9 @@ class Pix2PixGame(TranslationGame):
         self.phase("Gmain", self.generator_step, batch, fake)
         return True
 
+    def judged(self, source: Tensor, made: Tensor) -> dict[str, Tensor]:
+        return {"discriminator": torch.cat([source, made], dim=1)}
+
     def judge(self, a: Tensor, b: Tensor) -> Tensor:
         """D's patch logits for the pair (a, b)."""
         return self.discriminator(torch.cat([a, b], dim=1))

@@ -13,6 +13,7 @@ from gans.batches import Paired, Unpaired
 from gans.errors import ConfigError
 from gans.games.base import Game, _terms
 from gans.losses import Objective
+from gans.nets.modes import evaluating
 
 
 class TranslationGame(Game):
@@ -128,10 +129,26 @@ class TranslationGame(Game):
         target shape and every discriminator takes what it will see."""
         size = tuple(shape[1:])
         probe = torch.zeros(2, self.in_channels, *size, device=self.device)
-        made = tuple(self.sample(2, inputs=probe).shape[1:])
-        if made != tuple(shape):
+        made = self.sample(2, inputs=probe)
+        if tuple(made.shape[1:]) != tuple(shape):
             raise ConfigError(
-                f"model={self.name} makes images of shape {made} from the data's sources but "
-                f"the targets have {tuple(shape)} (check data.channels_a/channels_b and "
-                "data.image_size)"
+                f"model={self.name} makes images of shape {tuple(made.shape[1:])} from the "
+                f"data's sources but the targets have {tuple(shape)} (check data.channels_a/"
+                "channels_b and data.image_size)"
             )
+        for player, judged in self.judged(probe, made).items():
+            network = getattr(self, player)
+            try:
+                with torch.no_grad(), evaluating(network):
+                    network(judged)
+            except RuntimeError as exc:
+                smallest = getattr(network, "min_size", None)
+                hint = f" (it takes at least {smallest}x{smallest})" if smallest else ""
+                raise ConfigError(
+                    f"model.{player} cannot judge {size[-2]}x{size[-1]} images{hint}: use "
+                    f"fewer layers (model.{player}.n_layers) or a larger data.image_size"
+                ) from exc
+
+    def judged(self, source: Tensor, made: Tensor) -> dict[str, Tensor]:
+        """What each discriminator is shown, by player, for sources and generated images."""
+        raise NotImplementedError

@@ -54,6 +54,8 @@ class PatchDiscriminator(nn.Module):
             width = wider
         layers.append(nn.Conv2d(width, 1, 4, 1, 1))
         self.net = nn.Sequential(*layers)
+        #: the smallest image side it takes: the two stride-1 4x4 layers need 3 pixels left
+        self.min_size = 3 * 2 ** int(n_layers)
         dcgan_init(self)
 
     def forward(self, x: Tensor) -> Tensor:
