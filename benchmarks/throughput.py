@@ -4,15 +4,17 @@
     python benchmarks/throughput.py --models dcgan --iterations 400 --repeats 3
 
 For each model (DCGAN, WGAN-GP, the MLP GAN, the notes' VAE and its convolutional variant,
-InfoGAN, SAGAN, BigGAN) both contenders get the same networks (built from the model's config,
-same seed), the same optimizers, the same objective object, the same 32x32 digits tensor and
-the model's batch size:
+InfoGAN, cGAN, cDCGAN, SAGAN, BigGAN, Pix2Pix, CycleGAN) both contenders get the same networks
+(built from the model's config, same seed), the same optimizers, the same objective object, the
+same 32x32 digits tensor and the model's batch size:
 
 * **plain**: the loop a lab writes: a shuffled ``DataLoader`` over a ``TensorDataset``, the
   family's steps written inline (a D step, n_critic of them for WGAN-GP with its gradient
   penalty, then a G step, both given the batch's labels for the conditional SAGAN and BigGAN,
   and BigGAN's moving average of G after each G step; the VAE's one step; InfoGAN's D+Q step
-  then G step), and ``loss.item()`` printed every ``log_every`` iterations;
+  then G step; Pix2Pix's D then G step and CycleGAN's generators then discriminators step, as
+  the reference code orders them, on digit folders), and ``loss.item()`` printed every
+  ``log_every`` iterations;
 * **gans.train**: ``train(cfg)`` with the production defaults (sample grids, checkpoints, metrics,
   W&B offline), only the run length changed. Its optimizers run torch's fused (Adam) or
   multi-tensor (RMSprop) kernels, which torch picks by itself only on CUDA; the plain loop gets
@@ -55,10 +57,23 @@ from gans.train import CONF_DIR, train  # noqa: E402
 WIDTH_16 = ["model.generator.base_channels=16", "model.discriminator.base_channels=16"]
 # SAGAN and BigGAN at ch = 16 (blocks 64 wide instead of 256) for the same reason.
 PER_MODEL = {"wgan_gp": WIDTH_16, "cdcgan": WIDTH_16, "sagan": WIDTH_16, "biggan": WIDTH_16}
+# Translation on folders of digits written once (A: the digit, B: its negative; CycleGAN's two
+# domains: halves of the digits, one half negated), at the sizes of experiments/image_to_image,
+# batch 16, without the random jitter (the plain loop reads the same decoded tensors and
+# augments nothing).
+FOLDERS = tempfile.mkdtemp(prefix="bench-translation-")
+TRANSLATION = ["data.image_size=32", "data.channels_a=1", "data.channels_b=1", "data.hflip=false",
+               "data.batch_size=16", "metrics.translation.domain=mnist"]  # fmt: skip
+PER_MODEL["pix2pix"] = ["data=paired_folder", f"data.root={FOLDERS}/paired", *TRANSLATION,
+                        "model.generator.base_channels=32",
+                        "model.discriminator.base_channels=32"]  # fmt: skip
+PER_MODEL["cyclegan"] = ["data=unpaired_folder", f"data.root={FOLDERS}/unpaired", *TRANSLATION,
+                         "model.generator_ab.base_channels=16", "model.generator_ab.n_blocks=6",
+                         "model.discriminator_a.base_channels=16"]  # fmt: skip
 #: heavier iterations get a third of the run (WGAN-GP: 5 critic steps with a double backward;
 #: InfoGAN: the paper's 17M-parameter MNIST networks; SAGAN and BigGAN: ResNets, BigGAN with 4
 #: D steps per iteration)
-SHORTER = ("wgan_gp", "infogan", "sagan", "biggan")
+SHORTER = ("wgan_gp", "infogan", "sagan", "biggan", "cyclegan")
 #: where the plain loop runs: the device gans.train picks (trainer.accelerator=auto)
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 #: a loop body: one labelled batch in; the losses when it closed a generator iteration, else None
@@ -207,7 +222,136 @@ def plain_infogan(cfg: DictConfig) -> Step:
     return step
 
 
-PLAIN = {"gan": plain_gan, "vae": plain_vae, "infogan": plain_infogan}
+def write_translation_folders() -> None:
+    """The digits as Pix2Pix pairs (digit | its negative, side by side) and as CycleGAN's two
+    domains (the odd digits; the even ones' negatives), in the folder layouts."""
+    from PIL import Image
+
+    if os.path.isdir(f"{FOLDERS}/paired/train"):
+        return
+    dm = DigitsDataModule(image_size=32, batch_size=1)
+    dm.setup()
+    pixels = ((dm.dataset.images[:, 0] + 1) * 127.5).round().byte().numpy()
+    for folder in ("paired/train", "paired/test", *(f"unpaired/{s}{d}" for s in ("train", "test")
+                                                     for d in "AB")):  # fmt: skip
+        os.makedirs(f"{FOLDERS}/{folder}")
+    for i, digit in enumerate(pixels):  # the held-out splits (for the metrics): the last 200
+        pair = Image.new("L", (64, 32))
+        pair.paste(Image.fromarray(digit), (0, 0))
+        pair.paste(Image.fromarray(255 - digit), (32, 0))
+        pair.save(f"{FOLDERS}/paired/{'train' if i < 1597 else 'test'}/{i:04d}.png")
+        domain = ("train" if i < 1597 else "test") + ("A" if i % 2 else "B")
+        Image.fromarray(digit if i % 2 else 255 - digit).save(
+            f"{FOLDERS}/unpaired/{domain}/{i:04d}.png"
+        )
+
+
+def plain_pix2pix(cfg: DictConfig) -> Step:
+    """The reference code's Pix2Pix iteration: G(a); a D step on (D(a, b), D(a, G(a))) x 0.5;
+    a G step on the GAN term + lambda * L1 with D's parameters frozen."""
+    G = instantiate(cfg.model.generator).to(DEVICE)
+    D = instantiate(cfg.model.discriminator).to(DEVICE)
+    objective = instantiate(cfg.loss)
+    opt_g = instantiate(cfg.optimizer.generator)(G.parameters())
+    opt_d = instantiate(cfg.optimizer.discriminator)(D.parameters())
+    weight = cfg.model.lambda_l1
+
+    def step(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        fake = G(a)
+        loss_d = 0.5 * objective.d_loss(
+            D(torch.cat([a, b], 1)), D(torch.cat([a, fake.detach()], 1))
+        )
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        D.requires_grad_(False)
+        loss_g = objective.g_loss(D(torch.cat([a, fake], 1))) + weight * F.l1_loss(fake, b)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        D.requires_grad_(True)
+        return loss_d, loss_g
+
+    return step
+
+
+def plain_cyclegan(cfg: DictConfig, domain_b: torch.Tensor) -> Step:
+    """The reference code's CycleGAN iteration: both generators' step (LSGAN terms, cycle and
+    identity L1) with the discriminators frozen, then both discriminators' step on real images
+    and fakes from a 50-image pool (a Python list, as the reference's ImagePool); the B image of
+    each pair drawn at random."""
+    m = cfg.model
+    G, F_ = instantiate(m.generator_ab).to(DEVICE), instantiate(m.generator_ba).to(DEVICE)
+    D_A, D_B = instantiate(m.discriminator_a).to(DEVICE), instantiate(m.discriminator_b).to(DEVICE)
+    factory_g = instantiate(cfg.optimizer.generators)
+    factory_d = instantiate(cfg.optimizer.discriminators)
+    opt_g = factory_g([*G.parameters(), *F_.parameters()])
+    opt_d = factory_d([*D_A.parameters(), *D_B.parameters()])
+    pools: dict[str, list[torch.Tensor]] = {"a": [], "b": []}
+    domain_b = domain_b.to(DEVICE)
+
+    def mse(pred: torch.Tensor, target: float) -> torch.Tensor:
+        return F.mse_loss(pred, torch.full_like(pred, target))
+
+    def query(pool: list[torch.Tensor], images: torch.Tensor) -> torch.Tensor:
+        out = []
+        for image in images.detach():
+            if len(pool) < m.pool_size:
+                pool.append(image)
+                out.append(image)
+            elif torch.rand(()) < 0.5:
+                i = int(torch.randint(m.pool_size, ()))
+                out.append(pool[i].clone())
+                pool[i] = image
+            else:
+                out.append(image)
+        return torch.stack(out)
+
+    def step(a: torch.Tensor, _: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        b = domain_b[torch.randint(domain_b.shape[0], (a.shape[0],), device=DEVICE)]
+        D_A.requires_grad_(False)
+        D_B.requires_grad_(False)
+        fake_b, fake_a = G(a), F_(b)
+        loss_g = (
+            mse(D_B(fake_b), 1.0) + mse(D_A(fake_a), 1.0)
+            + m.lambda_a * F.l1_loss(F_(fake_b), a) + m.lambda_b * F.l1_loss(G(fake_a), b)
+            + m.lambda_identity
+            * (m.lambda_b * F.l1_loss(G(b), b) + m.lambda_a * F.l1_loss(F_(a), a))
+        )  # fmt: skip
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        D_A.requires_grad_(True)
+        D_B.requires_grad_(True)
+        past_a, past_b = query(pools["a"], fake_a), query(pools["b"], fake_b)
+        loss_d = 0.5 * (mse(D_A(a), 1.0) + mse(D_A(past_a), 0.0)) + 0.5 * (
+            mse(D_B(b), 1.0) + mse(D_B(past_b), 0.0)
+        )
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        return loss_d, loss_g
+
+    return step
+
+
+PLAIN = {"gan": plain_gan, "vae": plain_vae, "infogan": plain_infogan, "pix2pix": plain_pix2pix}
+
+
+def tensors(cfg: DictConfig) -> tuple[torch.Tensor, torch.Tensor, Step]:
+    """What the plain loop's DataLoader serves (images and labels, or A and B) and its body."""
+    family = cfg.model._target_.split(".")[-2]  # gans.games.<family>.<Game>
+    if family in ("pix2pix", "cyclegan"):
+        dm = instantiate(cfg.data.datamodule)
+        dm.setup()
+        if family == "pix2pix":
+            stacked = dm.dataset.images.float() / 127.5 - 1
+            return stacked[:, :1], stacked[:, 1:], plain_pix2pix(cfg)
+        a, b = (t.float() / 127.5 - 1 for t in (dm.dataset.a, dm.dataset.b))
+        return a, torch.zeros(a.shape[0]), plain_cyclegan(cfg, b)
+    dm = DigitsDataModule(image_size=cfg.data.image_size, batch_size=cfg.data.batch_size)
+    dm.setup()
+    return dm.dataset.images, dm.dataset.labels, PLAIN[family](cfg)
 
 
 def plain_loop(cfg: DictConfig, warmup: int) -> float:
@@ -215,12 +359,9 @@ def plain_loop(cfg: DictConfig, warmup: int) -> float:
     ``DataLoader`` over a ``TensorDataset`` and the family's loop body, ``loss.item()`` printed
     every ``log_every`` iterations."""
     torch.manual_seed(cfg.seed)
-    family = cfg.model._target_.split(".")[-2]  # gans.games.<family>.<Game>
-    step = PLAIN[family](cfg)
-    dm = DigitsDataModule(image_size=cfg.data.image_size, batch_size=cfg.data.batch_size)
-    dm.setup()
+    first, second, step = tensors(cfg)
     loader = DataLoader(
-        TensorDataset(dm.dataset.images, dm.dataset.labels),
+        TensorDataset(first, second),
         batch_size=cfg.data.batch_size, shuffle=True, drop_last=True,
     )  # fmt: skip
     iteration, iterations, started = 0, cfg.iterations, None
@@ -294,7 +435,9 @@ def breakdown(cfg: DictConfig) -> list[tuple[str, float]]:
         ("logging (every log_every)", total("gans/log_stats")),
         (
             "sample grids + checkpoints",
-            total("SampleGrid.on_train", "IterationCheckpoint.on_train"),
+            total(
+                "SampleGrid.on_train", "TranslationGrid.on_train", "IterationCheckpoint.on_train"
+            ),
         ),
         # one evaluation (at the end of this short run), spread over the metrics.every iterations
         # it stands for in a real run
@@ -312,7 +455,8 @@ def breakdown(cfg: DictConfig) -> list[tuple[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--models", default="dcgan,wgan_gp,gan,vae,vae_conv,infogan,cgan,cdcgan,sagan,biggan"
+        "--models",
+        default="dcgan,wgan_gp,gan,vae,vae_conv,infogan,cgan,cdcgan,sagan,biggan,pix2pix,cyclegan",
     )
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
@@ -324,6 +468,7 @@ def main() -> None:
         help="Hydra overrides for both, e.g. model.generator.base_channels=32",
     )
     args = parser.parse_args()
+    write_translation_folders()
     results = []
     for model in args.models.split(","):
         iterations = args.iterations // 3 if model in SHORTER else args.iterations
@@ -357,7 +502,7 @@ def main() -> None:
         )
     print(
         f"(torch {torch.__version__}, {torch.get_num_threads()} threads, 32x32 digits, each "
-        "model's batch size: 64, InfoGAN 128)"
+        "model's batch size: 64, InfoGAN 128, Pix2Pix and CycleGAN 16)"
     )
 
 
