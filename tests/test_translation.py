@@ -310,3 +310,29 @@ def test_translation_bad_input_is_one_line(tmp_path):
     layouts.unpaired(tmp_path / "unpaired", {"trainA": 4})
     (tmp_path / "unpaired" / "trainB").mkdir()
     assert "trainB holds no images" in said(*CYCLEGAN_TINY, f"data.root={tmp_path / 'unpaired'}")
+
+
+@pytest.mark.parametrize("model", ["pix2pix", "cyclegan"])
+def test_a_translation_run_resumed_mid_epoch_equals_the_uninterrupted_one(tmp_path, model):
+    """Random crops, flips, B partners, the image pools and the LR schedules all continue: the
+    run resumed from its iteration-4 checkpoint (mid-epoch: 3 batches an epoch) ends where the
+    uninterrupted one does."""
+    from tests.test_resume import assert_same_state
+
+    if model == "pix2pix":
+        layouts.paired_side_by_side(tmp_path / "data", "train", 12)
+        base = [*PIX2PIX_TINY, "data.hflip=true"]
+    else:
+        layouts.unpaired(tmp_path / "data", {"trainA": 8, "trainB": 12})
+        base = [*CYCLEGAN_TINY, "data.load_size=20", "data.hflip=true"]
+    base += [*QUIET, f"data.root={tmp_path / 'data'}", "metrics=none", "sample_every=0",
+             "data.test_split=null", "iterations=7", "checkpoint_every=4",
+             "logger=csv"]  # fmt: skip
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    train(compose_config([*base, f"paths.run_dir={whole}"]))
+    middle = whole / "checkpoints" / "iter_000004.ckpt"
+    train(compose_config([*base, f"paths.run_dir={resumed}", f"ckpt_path={middle}"]))
+    assert_same_state(
+        torch.load(whole / "checkpoints" / "last.ckpt", weights_only=True),
+        torch.load(resumed / "checkpoints" / "last.ckpt", weights_only=True),
+    )
