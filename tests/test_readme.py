@@ -26,6 +26,8 @@ SHORT = {
     "gans.sample": ["num=4", "interpolations=2", "steps=3", "neighbours=2", "k=2", "search=64"],
     "gans.train_classifier": ["metrics.classifier.steps=5"],
 }
+CYCLEGAN_TINY = ["model.generator_ab.base_channels=8", "model.generator_ab.n_blocks=1",
+                 "model.discriminator_a.base_channels=8"]  # fmt: skip
 #: commands that cannot run on this machine, and what their one line must say instead
 EXPLAINED = {
     "trainer=ddp ": "trainer=ddp_cpu runs the same DDP code path in CPU processes",
@@ -42,11 +44,15 @@ def readme_commands() -> list[str]:
             words = shlex.split(line, comments=True)
             if len(words) > 2 and words[:2] == ["python", "-m"] and words[2].startswith("gans."):
                 commands.append(shlex.join(words))
+            elif len(words) > 1 and words[0] == "python" and words[1].endswith("make_data.py"):
+                commands.append(shlex.join(words))  # data the following commands read
     return commands
 
 
 def shortened(command: str, where: Path, last: Path | None) -> list[str]:
     """``command``'s module and arguments with the shortening overrides it does not set."""
+    if command.endswith("make_data.py"):
+        return shlex.split(command)[1:]
     words = shlex.split(command)[2:]
     module, given = words[0], words[1:]
     if last is not None:  # the README's placeholder paths: the newest checkpoint so far
@@ -56,6 +62,8 @@ def shortened(command: str, where: Path, last: Path | None) -> list[str]:
     if module == "gans.train":
         model = next((w.split("=")[1] for w in given if w.startswith("model=")), "dcgan")
         size = [] if model == "gan2d" else (TINY_MLP if model == "gan" else TINY)
+        if model == "cyclegan":  # its networks have other names
+            size = [o for o in TINY if "base_channels" not in o] + CYCLEGAN_TINY
         if any(k == "data" or k.startswith("data.") for k in keys):
             size = [o for o in size if not o.startswith("data.image_size")]
         extra = [*size, *RUN]
@@ -80,7 +88,8 @@ def test_every_readme_command_runs_or_explains_itself(tmp_path):
         if "hydra/launcher=slurm" in command:
             continue
         words = shortened(command, tmp_path / "outputs" / "readme" / f"{n:02d}", last)
-        result = subprocess.run([sys.executable, "-m", *words], cwd=ROOT, env=env,
+        run_as = [sys.executable] if words[0].endswith(".py") else [sys.executable, "-m"]
+        result = subprocess.run([*run_as, *words], cwd=ROOT, env=env,
                                 capture_output=True, text=True, timeout=600)  # fmt: skip
         said = next((s for key, s in EXPLAINED.items() if key in f"{command} "), None)
         if said is not None:
