@@ -36,6 +36,10 @@ PARTNERS = {
     ("data", "ring"): ["model=gan", "model.generator.output=linear"],
     ("data", "grid"): ["model=gan", "model.generator.output=linear"],
     ("optimizer", "vae"): ["model=vae"],  # the VAE's players are an encoder and a decoder
+    ("model", "pix2pix"): ["data=paired_folder", "data.root=/tmp", "data.image_size=32"],
+    ("model", "cyclegan"): ["data=unpaired_folder", "data.root=/tmp", "data.image_size=32"],
+    ("data", "paired_folder"): ["model=pix2pix", "data.root=/tmp", "data.image_size=32"],
+    ("data", "unpaired_folder"): ["model=cyclegan", "data.root=/tmp", "data.image_size=32"],
 }
 
 
