@@ -61,6 +61,8 @@ def test_unet_256_has_the_reference_parameter_count_and_dropout_where_it_puts_it
         i for i, up in enumerate(unet.ups) if any(isinstance(m, torch.nn.Dropout) for m in up)
     ]
     assert dropouts == [4, 5, 6]  # the three 512-wide levels above the innermost
+    small = UNetGenerator(1, 1, 32, base_channels=4)  # the 32x32 variant keeps two (the noise)
+    assert [i for i, up in enumerate(small.ups) if isinstance(up[-1], torch.nn.Dropout)] == [2, 3]
 
 
 @pytest.mark.parametrize(("layers", "field"), [(1, 16), (2, 34), (3, 70)])

@@ -67,7 +67,8 @@ class UNetGenerator(nn.Module):
         base_channels: width of the first layer (ngf = 64).
         num_downs: the depth (None: from ``image_size``).
         dropout_blocks: levels with dropout; None: the reference's ``num_downs - 5`` (3 in
-            ``unet_256``), at least 0.
+            ``unet_256``, 2 in ``unet_128``), and 2 in the smaller U-Nets (the 32x32 variant),
+            where that rule would leave the generator without noise.
         norm: ``batch`` (the paper) or ``instance``.
     """
 
@@ -85,7 +86,9 @@ class UNetGenerator(nn.Module):
         super().__init__()
         depth = unet_depth(image_size, num_downs)
         widths = [int(base_channels) * min(2**i, 8) for i in range(depth)]
-        blocks = max(depth - 5, 0) if dropout_blocks is None else int(dropout_blocks)
+        blocks = (
+            min(max(depth - 5, 2), depth - 2) if dropout_blocks is None else int(dropout_blocks)
+        )
         bias = norm == "instance"  # a bias before BatchNorm is redundant (reference code)
         self.downs = nn.ModuleList()
         for i in range(depth):
