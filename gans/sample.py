@@ -76,6 +76,11 @@ def sample(cfg: DictConfig) -> dict[str, Any]:
     check_required(cfg)
     overrides = {"data": OmegaConf.to_container(cfg.data)} if cfg.data else None
     run, model, iteration = restore.restore(cfg.ckpt, overrides)
+    if getattr(model, "translates", False):
+        raise ConfigError(
+            f"ckpt={cfg.ckpt} holds model={run.model.get('name')}, a translation model: use "
+            "python -m gans.translate ckpt=<file> input=<folder> output=<folder>"
+        )
     device = restore.device(cfg.device)
     model.to(device)
     rng = torch.Generator().manual_seed(int(cfg.seed))

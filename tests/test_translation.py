@@ -338,3 +338,17 @@ def test_a_translation_run_resumed_mid_epoch_equals_the_uninterrupted_one(tmp_pa
         torch.load(whole / "checkpoints" / "last.ckpt", weights_only=True),
         torch.load(resumed / "checkpoints" / "last.ckpt", weights_only=True),
     )
+
+
+def test_gans_sample_points_a_translation_checkpoint_to_gans_translate(pix2pix_run, tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    from gans.sample import sample
+    from gans.train import CONF_DIR
+
+    root, _ = pix2pix_run
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        ckpt = root / "run" / "checkpoints" / "last.ckpt"
+        cfg = compose(config_name="sample", overrides=[f"ckpt={ckpt}", f"out={tmp_path}"])
+    with pytest.raises(ConfigError, match="a translation model: use python -m gans.translate"):
+        sample(cfg)
