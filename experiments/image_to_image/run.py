@@ -103,39 +103,37 @@ def copy_baseline(task: str) -> dict:
 
 
 def paired_table(records: dict, baseline: dict) -> str:
-    rows = ["| translator | iterations | train s | L1 | PSNR (dB) | SSIM | FID |",
-            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    rows = ["| translator | iterations | L1 | PSNR (dB) | SSIM | FID |",
+            "|---|---|---|---|---|---|"]  # fmt: skip
 
-    def row(name: str, what: str, its: str, secs: str, s: dict) -> str:
-        return (f"| {what} | {its} | {secs} | {s['l1']:.4f} | {s['psnr']:.2f} | {s['ssim']:.3f} "
+    def row(what: str, its: str, s: dict) -> str:
+        return (f"| {what} | {its} | {s['l1']:.4f} | {s['psnr']:.2f} | {s['ssim']:.3f} "
                 f"| {s['fid']:.2f} |")  # fmt: skip
 
-    rows.append(row("copy", "copy the input (the edge map itself)", "-", "-", baseline))
+    rows.append(row("copy the input (the edge map itself)", "-", baseline))
     if "pix2pix" in records:
         r = records["pix2pix"]
-        rows.append(row("pix2pix", RUNS["pix2pix"][1], str(r["iteration"]),
-                        f"{r['wall_seconds']:.0f}", r["scores"]))  # fmt: skip
+        rows.append(row(RUNS["pix2pix"][1], str(r["iteration"]), r["scores"]))
     return "\n".join(rows)
 
 
 def unpaired_table(records: dict, baseline: dict) -> str:
-    rows = ["| translator | iterations | train s | FID A->B | labels kept A->B | cycle L1 A | "
+    rows = ["| translator | iterations | FID A->B | labels kept A->B | cycle L1 A | "
             "FID B->A | labels kept B->A | cycle L1 B |",
-            "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+            "|---|---|---|---|---|---|---|---|"]  # fmt: skip
 
-    def row(what: str, its: str, secs: str, s: dict) -> str:
-        cells = [what, its, secs]
+    def row(what: str, its: str, s: dict) -> str:
+        cells = [what, its]
         for direction in ("AtoB", "BtoA"):
             cells += [f"{s[f'fid_{direction}']:.2f}", f"{s.get(f'label_acc_{direction}', 0):.3f}",
                       f"{s[f'cycle_l1_{direction}']:.4f}"]  # fmt: skip
         return "| " + " | ".join(cells) + " |"
 
-    rows.append(row("copy the input (G = F = identity)", "-", "-", baseline))
+    rows.append(row("copy the input (G = F = identity)", "-", baseline))
     for name in ("cyclegan", "cyclegan_no_identity"):
         if name in records:
             r = records[name]
-            rows.append(row(RUNS[name][1], str(r["iteration"]), f"{r['wall_seconds']:.0f}",
-                            r["scores"]))  # fmt: skip
+            rows.append(row(RUNS[name][1], str(r["iteration"]), r["scores"]))
     return "\n".join(rows)
 
 
@@ -157,7 +155,8 @@ def main() -> None:
         json.dumps({"runs": records, "copy_baseline": baselines}, indent=2)
     )
     text = (
-        f"Measured {time.strftime('%Y-%m-%d')} on 2 CPU cores, seed 0.\n\n"
+        f"Measured {time.strftime('%Y-%m-%d')} on 2 CPU cores, seed 0 (training speed: "
+        "`benchmarks/README.md`).\n\n"
         "**Pix2Pix, edges -> digits** (1,000 held-out pairs):\n\n"
         f"{paired_table(records, baselines['paired'])}\n\n"
         "**CycleGAN, scikit-learn digits (A) <-> MNIST (B)** (300 held-out A, 1,000 held-out "
