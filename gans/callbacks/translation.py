@@ -11,6 +11,7 @@ from torchvision.utils import make_grid
 
 from gans.callbacks.periodic import EveryIterations
 from gans.callbacks.samples import PeriodicImage
+from gans.data.paired import PairedFolderDataModule
 from gans.errors import ConfigError
 from gans.metrics.translation import TranslationEvaluator
 from gans.nets.modes import evaluating
@@ -31,7 +32,7 @@ def translator(pl_module: Any, ema: bool = True) -> Any:
 def held_out(datamodule: Any) -> dict[str, Any]:
     """The datamodule's held-out images: ``{"paired": (a, b)}`` or ``{"A": .., "B": ..}``;
     the training batch stands in when there is no test split (empty dict)."""
-    if hasattr(datamodule, "channels_a"):  # paired folders
+    if isinstance(datamodule, PairedFolderDataModule):
         pairs = datamodule.held_out()
         return {} if pairs is None else {"paired": (pairs.a, pairs.b)}
     found = {letter: datamodule.held_out(letter) for letter in ("A", "B")}

@@ -65,7 +65,9 @@ class UnpairedFolderDataModule(InMemoryDataModule):
         root: the folder holding ``trainA/`` and ``trainB/`` (and ``testA/``, ``testB/``).
         image_size, load_size, channels_a, channels_b: as for paired folders.
         split, test_split: the folder name prefixes (``train``, ``test``).
-        batch_size, hflip, num_workers, cache, cache_dir, on_corrupt: as for image folders.
+        batch_size, hflip, num_workers, cache, cache_dir, on_corrupt: as for image folders;
+        in_memory (always), max_memory_gb and channels (``channels_b``) are the shared image
+        settings, accepted for the common config.
     """
 
     name = "unpaired_folder"
@@ -85,9 +87,16 @@ class UnpairedFolderDataModule(InMemoryDataModule):
         cache: bool = True,
         cache_dir: str | None = None,
         on_corrupt: str = "skip",
-        **ignored: Any,
+        in_memory: bool | str = True,
+        max_memory_gb: float | None = None,
+        download: bool = False,
+        channels: int | None = None,
     ) -> None:
         super().__init__(batch_size)
+        if in_memory is False:
+            raise ConfigError("data.in_memory=false: unpaired folders are always held in memory")
+        if download:
+            raise ConfigError(f"data={self.name} cannot be downloaded; set data.download=false")
         if not root:
             raise ConfigError(f"data.root must be set for data={self.name}: data.root=<folder>")
         self.root = Path(str(root)).expanduser()
