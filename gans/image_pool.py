@@ -23,6 +23,11 @@ class ImagePool(nn.Module):
         self.size = int(size)
         self.register_buffer("images", torch.zeros(self.size, *[int(s) for s in shape]))
         self.register_buffer("count", torch.zeros((), dtype=torch.long))
+        self._filled: int | None = None  # the host's copy of ``count`` (no device read per query)
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super()._load_from_state_dict(*args, **kwargs)
+        self._filled = None  # a restored pool: read its count again
 
     @torch.no_grad()
     def query(self, images: Tensor) -> Tensor:
@@ -30,7 +35,7 @@ class ImagePool(nn.Module):
             return images
         images = images.detach()
         out = images.clone()
-        filled = int(self.count)
+        filled = int(self.count) if self._filled is None else self._filled
         for i in range(images.shape[0]):
             if filled < self.size:
                 self.images[filled] = images[i]
@@ -39,5 +44,7 @@ class ImagePool(nn.Module):
                 slot = int(torch.randint(self.size, ()))
                 out[i] = self.images[slot]
                 self.images[slot] = images[i]
-        self.count.fill_(filled)
+        if filled != self._filled:
+            self.count.fill_(filled)
+            self._filled = filled
         return out

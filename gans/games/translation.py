@@ -90,13 +90,19 @@ class TranslationGame(Game):
         self.image_size = int(image_size)
         self.register_buffer("held", torch.zeros(int(held), self.in_channels, *[image_size] * 2))
         self.register_buffer("held_count", torch.zeros((), dtype=torch.long))
+        self._held = False
 
     def hold(self, batch: Paired | Unpaired) -> None:
-        """Keep the first batch's source images (once) for :meth:`sample` without inputs."""
+        """Keep the first batch's source images (once) for :meth:`sample` without inputs. The
+        buffer is read once per process (a resumed run's is already filled), not every batch:
+        reading a device tensor on the host waits for the device."""
+        if self._held:
+            return
         if int(self.held_count) == 0:
             a = batch.a[: self.held.shape[0]].detach()
             self.held[: a.shape[0]] = a.to(self.held.dtype)
             self.held_count.fill_(a.shape[0])
+        self._held = True
 
     def d_objective(self, real: Tensor, fake: Tensor) -> Tensor:
         return self.d_weight * self.objective.d_loss(real, fake)

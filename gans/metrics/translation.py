@@ -78,6 +78,7 @@ class TranslationEvaluator:
         self.max_images = int(max_images)
         self.kid_subset_size = int(kid_subset_size)
         self.extra = dict(extra or {})
+        self._reference: dict[int, tuple[Tensor, Tensor]] = {}  # target tensor -> its features
 
     def protocol(self, generated: int, reference: int, ema: bool, split: str) -> Protocol:
         return Protocol(
@@ -98,7 +99,11 @@ class TranslationEvaluator:
     def fid(self, made: Tensor, target: Tensor, device: Any) -> dict[str, float]:
         """FID and KID of ``made`` against ``target`` (both in [-1, 1]) on the features."""
         self.features.to(device)
-        real = self.batched(lambda x: self.features(to_unit(x))[0], target, device)
+        cached = self._reference.get(id(target))
+        if cached is None or cached[0] is not target:  # the held-out split: once per run
+            real = self.batched(lambda x: self.features(to_unit(x))[0], target, device)
+            self._reference[id(target)] = (target, real)
+        real = self._reference[id(target)][1]
         fake_pairs = [self.features(to_unit(c.to(device))) for c in made.split(self.batch_size)]
         suite = MetricSuite(
             real.shape[1],
