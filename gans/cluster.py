@@ -38,3 +38,15 @@ def apply_slurm_shape(cfg: DictConfig, launcher: DictConfig | None) -> bool:
         if nodes * tasks > 1:
             cfg.trainer.strategy = "ddp_find_unused_parameters_true"
     return True
+
+
+def close_process_group() -> None:
+    """End a finished distributed run the way torch asks: every rank meets at a barrier, then
+    the default process group is destroyed. Lightning does this itself only for NCCL; a gloo
+    group left to interpreter shutdown can abort a rank ("terminate called without an active
+    exception") after its work is done, which fails the job that launched it."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -222,6 +222,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     if advice:
         interrupt.hand_over()  # submitit requeues (and exits) here on SIGUSR2
         raise Interrupted(advice, interrupt.requested or 15)
+    cluster.close_process_group()
     return summary
 
 
