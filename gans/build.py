@@ -12,6 +12,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from gans.errors import ConfigError
+from gans.first_stage import load_first_stage, read_first_stage
 from gans.games.base import Game
 
 #: What a checkpoint's stored config may instantiate: this package and the libraries it
@@ -87,6 +88,7 @@ def build_model(cfg: DictConfig) -> Game:
                 "gans.games.gan.GANGame)"
             )
         cfg = _as_gan_family(cfg)
+    first_stage = read_first_stage(cfg)
     try:
         game = instantiate(
             cfg.model,
@@ -103,6 +105,8 @@ def build_model(cfg: DictConfig) -> Game:
         if error is not None:
             raise error from None
         raise
+    if first_stage is not None:
+        load_first_stage(game, first_stage)
     game.config = OmegaConf.to_container(cfg, resolve=True)
     if cfg.get("channels_last"):
         game.to(memory_format=torch.channels_last)

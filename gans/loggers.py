@@ -63,7 +63,8 @@ def describe(loggers: list[Logger]) -> list[str]:
 #: how each quality metric's run summary is taken: its best value, so W&B's run tables sort by it
 SUMMARIES = {"fid": "min", "kid": "min", "is": "max", "precision": "max", "recall": "max",
              "density": "max", "coverage": "max", "intra_fid": "min",
-             "cond_acc": "max", "l1": "min", "psnr": "max", "ssim": "max"}  # fmt: skip
+             "cond_acc": "max", "l1": "min", "psnr": "max", "ssim": "max",
+             "rfid": "min", "rkid": "min"}  # fmt: skip
 for _way in ("AtoB", "BtoA"):  # translation games' scores, one per direction
     SUMMARIES.update({f"fid_{_way}": "min", f"kid_{_way}": "min", f"cycle_l1_{_way}": "min",
                       f"label_acc_{_way}": "max"})  # fmt: skip

@@ -59,14 +59,15 @@ def group_runs(cfg: DictConfig) -> None:
             )
 
 
-AUTO_OBJECTIVES = ("fid", "fid_AtoB", "reverse_kl", "kl")
+AUTO_OBJECTIVES = ("fid", "fid_AtoB", "rfid", "reverse_kl", "kl")
 FAILED = "failed.json"
 log = logging.getLogger(__name__)
 
 
 def objective(summary: dict[str, Any], cfg: DictConfig) -> float:
     """The value a sweeper minimizes: the final ``metrics.optimize`` when metrics ran (``auto``:
-    FID for images and Pix2Pix, the A-to-B translations' FID for CycleGAN, reverse KL of the
+    FID for images and Pix2Pix, the A-to-B translations' FID for CycleGAN, the reconstructions'
+    rFID for autoencoders (VQGAN stage 1), reverse KL of the
     mode histogram for 2-D mixtures, the KL to uniform for stacked MNIST), else the final
     generator loss."""
     scores = summary.get("metrics")

@@ -33,6 +33,7 @@ from gans.checkpoint_io import AtomicCheckpointIO, remove_stale_temporaries
 from gans.cli import command
 from gans.errors import ConfigError, Interrupted, TrainingDiverged, reports_config_errors
 from gans.loggers import choose_wandb_mode, declare_metrics, describe
+from gans.perceptual import build_perceptual
 from gans.runlog import RUN_LOG, close_run_log, open_run_log
 from gans.validate import (
     check_data,
@@ -144,6 +145,9 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
             callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
         with rng.preserved():  # e.g. training the metrics' classifier: not from the run's stream
             evaluation = monitors.evaluation(cfg, datamodule)
+            if hasattr(model, "attach_perceptual"):
+                kind = model.perceptual_kind
+                model.attach_perceptual(build_perceptual(kind, datamodule, cfg.metrics))
         callbacks += evaluation
         health = monitors.health(cfg)
         callbacks += health
@@ -162,6 +166,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         plugins=[AtomicCheckpointIO()],
     )
     hyperparams = OmegaConf.to_container(cfg, resolve=True)
+    if hasattr(model, "perceptual_name"):  # which perceptual loss trained it, in the run's record
+        hyperparams["perceptual"] = model.perceptual_name
     if resumed.get("forked_from"):
         hyperparams["forked_from"] = resumed["forked_from"]
     if evaluation and isinstance(evaluation[0], Evaluation):

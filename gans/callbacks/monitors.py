@@ -10,15 +10,16 @@ from gans.callbacks.coverage import MixtureCoverage
 from gans.callbacks.disentanglement import Disentanglement
 from gans.callbacks.evaluation import Evaluation
 from gans.callbacks.health import TrainingHealth
+from gans.callbacks.reconstructions import ReconstructionEvaluation
 from gans.callbacks.stacked import StackedModes
 from gans.callbacks.translation import TranslationEvaluation
 from gans.errors import ConfigError
 from gans.metrics.conditional import ClassAwareEvaluator
 from gans.metrics.evaluator import Evaluator, build_evaluator, load_or_train_classifier
 from gans.metrics.features import ClassifierFeatures
-from gans.metrics.translation import build_translation_evaluator
+from gans.metrics.translation import build_reconstruction_evaluator, build_translation_evaluator
 
-QUALITIES = ("images", "translation", "coverage", "stacked", "none")
+QUALITIES = ("images", "reconstruction", "translation", "coverage", "stacked", "none")
 
 
 def health(cfg: DictConfig) -> list[TrainingHealth]:
@@ -80,7 +81,8 @@ def class_aware(
 
 def evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Callback]:
     """The metrics callback (and best-FID checkpoint) ``cfg.metrics`` asks for, by what the data
-    says it is measured with (``data.quality``: images, translation, coverage, stacked, none);
+    says it is measured with (``data.quality``: images, reconstruction, translation, coverage,
+    stacked, none);
     builds the feature network now, so a missing one fails before training."""
     metrics = cfg.get("metrics") or {}
     every = int(metrics.get("every", 0) or 0)
@@ -104,6 +106,8 @@ def evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Cal
     if quality == "translation":
         size = int(list(datamodule.sample_shape)[-1])
         return [TranslationEvaluation(build_translation_evaluator(cfg, size), every)]
+    if quality == "reconstruction":
+        return [ReconstructionEvaluation(build_reconstruction_evaluator(cfg, datamodule), every)]
     if quality == "stacked":
         digits = datamodule.digits()
         digits.prepare_data()

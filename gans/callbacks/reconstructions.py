@@ -9,7 +9,11 @@ import torch
 from torch import Tensor
 from torchvision.utils import make_grid
 
+from gans.callbacks.periodic import EveryIterations
 from gans.callbacks.samples import PeriodicImage
+from gans.errors import ConfigError
+from gans.nets.modes import evaluating
+from gans.nets.quantizer import code_statistics
 
 
 class Reconstructions(PeriodicImage):
@@ -44,3 +48,67 @@ class Reconstructions(PeriodicImage):
         return make_grid(
             torch.cat(rows).cpu(), nrow=self.nrow, normalize=True, value_range=(-1, 1), padding=2
         )
+
+
+class ReconstructionEvaluation(EveryIterations):
+    """Every ``every`` iterations and at the end, for autoencoders on data with held-out images
+    (``data.holdout``): L1, PSNR, SSIM, rFID and rKID of the reconstructions of the held-out
+    images, and the codebook's usage and perplexity over their codes when the game has one,
+    logged under protocol stamps (``rfid/<tag>``, ``codebook/usage/<tag>``, ...)."""
+
+    #: the evaluator's names -> the logged names (FID of reconstructions is rFID)
+    RENAMED = {"fid": "rfid", "kid": "rkid", "kid_std": "rkid_std"}
+
+    def __init__(self, evaluator: Any, every: int) -> None:
+        super().__init__(every)
+        self.evaluator = evaluator
+        self.images: Tensor | None = None
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+        held = getattr(trainer.datamodule, "held_out", lambda: None)()
+        if held is None:
+            raise ConfigError(
+                f"reconstruction metrics need held-out images: set data.holdout=<count> (e.g. "
+                f"1000) for data={getattr(trainer.datamodule, 'name', '?')}, or metrics=none"
+            )
+        self.images = held[0][: self.evaluator.max_images]
+
+    def run(self, trainer: L.Trainer, pl_module: Any) -> dict[str, float]:
+        assert self.images is not None
+        pl_module.sync_buffers()
+        ema = pl_module.uses_ema
+
+        @torch.no_grad()
+        def reconstruct(x: Tensor) -> Tensor:
+            return pl_module.sample(x.shape[0], inputs=x, ema=ema)
+
+        scores = self.evaluator.paired(reconstruct, self.images, self.images, pl_module.device, ema)
+        count = self.images.shape[0]
+        stamp = self.evaluator.protocol(count, count, ema, self.evaluator.split)
+        scores = {
+            f"{self.RENAMED.get(k.split('/')[0], k.split('/')[0])}/{k.split('/', 1)[1]}": v
+            for k, v in scores.items()
+        }
+        if hasattr(pl_module, "codes"):
+            scores.update(
+                (stamp.key(f"codebook_{k}"), v) for k, v in self.code_statistics(pl_module).items()
+            )
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.log_metrics(scores, step=trainer.global_step)
+        return {key.split("/")[0]: value for key, value in scores.items()}
+
+    @torch.no_grad()
+    def code_statistics(self, pl_module: Any) -> dict[str, float]:
+        """Usage and perplexity of the codebook over the held-out images' codes (eval mode: an
+        EMA codebook is not updated by scoring)."""
+        assert self.images is not None
+        with evaluating(pl_module.encoder, pl_module.quantizer):
+            codes = torch.cat(
+                [
+                    pl_module.codes(chunk.to(pl_module.device)).cpu()
+                    for chunk in self.images.split(self.evaluator.batch_size)
+                ]
+            )
+        stats = code_statistics(codes, pl_module.quantizer.num_codes)
+        return {k: float(v) for k, v in stats.items()}

@@ -30,7 +30,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from gans.data import cache
-from gans.data.memory import InMemoryDataModule
+from gans.data.memory import InMemoryDataModule, TensorBatches
 from gans.data.sampling import EpochShuffle, ResumableLoader, loader_generator
 from gans.data.transforms import Preprocess, random_hflip, to_signed_unit
 from gans.errors import ConfigError
@@ -142,6 +142,8 @@ class ImageDataModule(InMemoryDataModule):
         cache: keep the decoded tensor on disk; ``cache_dir`` overrides ``<root>/.gans-cache``.
         on_corrupt: ``skip`` (count and drop unreadable files) or ``error`` (stop, naming one).
         download: let torchvision download the dataset where it can.
+        holdout: images kept out of training (a fixed draw, the same in every run), scored as
+            held-out data by reconstruction metrics (:meth:`held_out`); 0: none.
     """
 
     name = "images"
@@ -160,8 +162,11 @@ class ImageDataModule(InMemoryDataModule):
         cache_dir: str | None = None,
         on_corrupt: str = "skip",
         download: bool = False,
+        holdout: int = 0,
     ) -> None:
         super().__init__(batch_size)
+        if not str(holdout).isdigit():
+            raise ConfigError(f"data.holdout={holdout} must be an integer >= 0 (a count of images)")
         if not root:
             raise ConfigError(f"data.root must be set for data={self.name}: data.root=<folder>")
         if on_corrupt not in ON_CORRUPT:
@@ -187,6 +192,8 @@ class ImageDataModule(InMemoryDataModule):
         self.cache_dir = cache_dir
         self.on_corrupt = on_corrupt
         self.download = bool(download)
+        self.holdout = int(holdout)
+        self.held: tuple[Tensor, Tensor] | None = None
         self.streamed: Decoded | None = None
         self.skipped: list[str] = []
         self.cache_path: Path | None = None
@@ -249,13 +256,42 @@ class ImageDataModule(InMemoryDataModule):
             return
         if self.fits_in_memory():
             super().setup(stage)
+            self.hold_out()
             return
+        if self.holdout:
+            raise ConfigError(
+                f"data.holdout={self.holdout} needs the images in memory: set data.in_memory=true"
+            )
         self.streamed = Decoded(self.get_source(), self.on_corrupt)
         if len(self.streamed) < self.batch_size:
             raise ConfigError(
                 f"data.batch_size={self.batch_size} is larger than the dataset "
                 f"({len(self.streamed)} images)"
             )
+
+    def hold_out(self) -> None:
+        """Move ``holdout`` images, drawn with a fixed seed, out of the training set."""
+        assert self.dataset is not None
+        if not self.holdout:
+            return
+        total = len(self.dataset)
+        if self.holdout + self.batch_size > total:
+            raise ConfigError(
+                f"data.holdout={self.holdout} leaves fewer than data.batch_size="
+                f"{self.batch_size} of the {total} images to train on"
+            )
+        order = torch.randperm(total, generator=torch.Generator().manual_seed(0))
+        kept, held = order[self.holdout :].sort().values, order[: self.holdout].sort().values
+        images, labels = self.dataset.images, self.dataset.labels
+        self.held = (images[held], labels[held])
+        self.dataset = TensorBatches(images[kept], labels[kept])
+
+    def held_out(self) -> tuple[Tensor, Tensor] | None:
+        """The held-out images in [-1, 1] and their labels; None when ``holdout`` is 0."""
+        self.setup()
+        if self.held is None:
+            return None
+        return to_signed_unit(self.held[0]), self.held[1]
 
     def load(self) -> tuple[Tensor, Tensor]:
         key = self.key()

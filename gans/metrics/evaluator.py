@@ -54,16 +54,17 @@ def load_or_train_classifier(
     key = derived_key("classifier", datamodule, settings=settings, arch=2)
     path = cache.cache_file(metrics.get("cache_dir") or cache.user_cache_dir(), ".", key)
     loaded = None
-    if not retrain:
-        loaded = clf.load(PRETRAINED / path.name, key)
+    shipped = PRETRAINED / path.name
+    if not retrain and shipped.is_file():  # (cache.load would also look in the user cache)
+        loaded = clf.load(shipped, key)
         if loaded is not None:
             logger.info(
                 "metrics classifier: the one shipped with gans (%s, held-out accuracy %.4f)",
                 path.name,
                 loaded[1],
             )
-        else:
-            loaded = clf.load(path, key)
+    if loaded is None and not retrain:
+        loaded = clf.load(path, key)
     if loaded is None:
         datamodule.setup("fit")
         if getattr(datamodule, "dataset", None) is None:

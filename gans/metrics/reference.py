@@ -26,7 +26,10 @@ def dataset_size(datamodule: Any) -> int:
 def data_key(datamodule: Any) -> dict[str, Any]:
     """What identifies the data: the datamodule's cache key where it has one."""
     if hasattr(datamodule, "key"):
-        return datamodule.key()
+        key = datamodule.key()
+        if getattr(datamodule, "holdout", 0):  # the training part only: another reference
+            key = {**key, "holdout": int(datamodule.holdout)}
+        return key
     return {"dataset": type(datamodule).__name__, "shape": list(datamodule.sample_shape)}
 
 

@@ -198,3 +198,30 @@ def build_translation_evaluator(cfg: DictConfig, image_size: int) -> Translation
         kid_subset_size=int(metrics.get("kid_subset_size", 1000)),
         extra=extra,
     )
+
+
+def build_reconstruction_evaluator(cfg: DictConfig, datamodule: Any) -> TranslationEvaluator:
+    """For autoencoders (``data.quality=reconstruction``): the same scores with x as both the
+    source and the target (L1, PSNR, SSIM, and FID/KID of the reconstructions against the
+    held-out images: rFID), on the features the image metrics use for this data."""
+    metrics = cfg.metrics
+    kind = feature_kind(metrics, int(cfg.data.get("channels", 3)))
+    extra: dict[str, Any] = {}
+    if kind == "inception":
+        features: nn.Module = InceptionFeatures(
+            inception_weights(metrics.get("inception_weights"), bool(metrics.get("download", True)))
+        )
+    else:
+        model, accuracy, digest = load_or_train_classifier(datamodule, metrics)
+        features = ClassifierFeatures(model, digest, int(list(datamodule.sample_shape)[-1]))
+        extra["classifier_accuracy"] = accuracy
+    return TranslationEvaluator(
+        features,
+        None,
+        data_name=str(cfg.data.name),
+        split=f"holdout{int(cfg.data.get('holdout', 0) or 0)}",
+        batch_size=int(metrics.get("batch_size", 500)),
+        max_images=int((metrics.get("translation") or {}).get("max_images", 10_000)),
+        kid_subset_size=int(metrics.get("kid_subset_size", 1000)),
+        extra=extra,
+    )
