@@ -18,12 +18,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from gans import restore, rng
 from gans.callbacks.monitors import class_aware
+from gans.callbacks.reconstructions import score_reconstructions
 from gans.callbacks.translation import held_out, raise_no_test, translator
 from gans.cli import command
-from gans.errors import reports_config_errors
+from gans.errors import ConfigError, reports_config_errors
 from gans.metrics.disentanglement import measure
 from gans.metrics.evaluator import build_evaluator, load_or_train_classifier
-from gans.metrics.translation import build_translation_evaluator
+from gans.metrics.translation import build_reconstruction_evaluator, build_translation_evaluator
 from gans.train import CONF_DIR
 from gans.validate import check_required
 
@@ -42,6 +43,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         if not run.metrics.translation.get("domain") and saved.get("translation"):
             run.metrics.translation = saved.translation  # the run's own scoring domain
         return evaluate_translation(cfg, run, model, data, iteration, device)
+    if run.data.get("quality") == "reconstruction":
+        return evaluate_reconstruction(cfg, run, model, data, iteration, device)
     evaluator = build_evaluator(run, data, num_samples=int(cfg.num_samples))
     use_ema = bool(cfg.ema) and model.uses_ema
     started = time.perf_counter()
@@ -116,10 +119,45 @@ def evaluate_translation(
         "seconds": {"generate_and_score": time.perf_counter() - started},
         "device": str(device),
     }
+    return _write(cfg, record, tag)
+
+
+def evaluate_reconstruction(
+    cfg: DictConfig, run: DictConfig, model: Any, data: Any, iteration: int, device: Any
+) -> dict[str, Any]:
+    """An autoencoder's scores on its data's held-out images (``data.holdout``): L1, PSNR,
+    SSIM, rFID, rKID and, with a codebook, its usage and perplexity."""
+    evaluator = build_reconstruction_evaluator(run, data)
+    held = data.held_out() if hasattr(data, "held_out") else None
+    if held is None:
+        raise ConfigError(
+            f"ckpt={cfg.ckpt} is an autoencoder, scored on held-out images: pass data.holdout="
+            "<count> (the run's own is in its config)"
+        )
+    use_ema = bool(cfg.ema) and model.uses_ema
+    started = time.perf_counter()
+    with rng.preserved():
+        stamped = score_reconstructions(evaluator, model, held[0], use_ema)
+    tag = next(iter(stamped)).split("/", 1)[1]
+    record = {
+        "checkpoint": str(Path(cfg.ckpt).resolve()),
+        "iteration": iteration,
+        "scores": {key.split("/")[0]: value for key, value in stamped.items()},
+        "stamped": stamped,
+        "protocol": {"tag": tag, **evaluator.extra},
+        "tag": tag,
+        "seconds": {"generate_and_score": time.perf_counter() - started},
+        "device": str(device),
+    }
+    return _write(cfg, record, tag)
+
+
+def _write(cfg: DictConfig, record: dict[str, Any], tag: str) -> dict[str, Any]:
+    """``record`` as JSON at ``cfg.out`` (default ``<run dir>/eval/<ckpt name>-<tag>.json``)."""
     out = (
         Path(cfg.out)
         if cfg.out
-        else Path(cfg.ckpt).resolve().parent.parent / "eval" / (f"{Path(cfg.ckpt).stem}-{tag}.json")
+        else Path(cfg.ckpt).resolve().parent.parent / "eval" / f"{Path(cfg.ckpt).stem}-{tag}.json"
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2))

@@ -56,9 +56,6 @@ class ReconstructionEvaluation(EveryIterations):
     images, and the codebook's usage and perplexity over their codes when the game has one,
     logged under protocol stamps (``rfid/<tag>``, ``codebook/usage/<tag>``, ...)."""
 
-    #: the evaluator's names -> the logged names (FID of reconstructions is rFID)
-    RENAMED = {"fid": "rfid", "kid": "rkid", "kid_std": "rkid_std"}
-
     def __init__(self, evaluator: Any, every: int) -> None:
         super().__init__(every)
         self.evaluator = evaluator
@@ -76,39 +73,36 @@ class ReconstructionEvaluation(EveryIterations):
     def run(self, trainer: L.Trainer, pl_module: Any) -> dict[str, float]:
         assert self.images is not None
         pl_module.sync_buffers()
-        ema = pl_module.uses_ema
-
-        @torch.no_grad()
-        def reconstruct(x: Tensor) -> Tensor:
-            return pl_module.sample(x.shape[0], inputs=x, ema=ema)
-
-        scores = self.evaluator.paired(reconstruct, self.images, self.images, pl_module.device, ema)
-        count = self.images.shape[0]
-        stamp = self.evaluator.protocol(count, count, ema, self.evaluator.split)
-        scores = {
-            f"{self.RENAMED.get(k.split('/')[0], k.split('/')[0])}/{k.split('/', 1)[1]}": v
-            for k, v in scores.items()
-        }
-        if hasattr(pl_module, "codes"):
-            scores.update(
-                (stamp.key(f"codebook_{k}"), v) for k, v in self.code_statistics(pl_module).items()
-            )
+        scores = score_reconstructions(self.evaluator, pl_module, self.images, pl_module.uses_ema)
         if trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.log_metrics(scores, step=trainer.global_step)
         return {key.split("/")[0]: value for key, value in scores.items()}
 
-    @torch.no_grad()
-    def code_statistics(self, pl_module: Any) -> dict[str, float]:
-        """Usage and perplexity of the codebook over the held-out images' codes (eval mode: an
-        EMA codebook is not updated by scoring)."""
-        assert self.images is not None
-        with evaluating(pl_module.encoder, pl_module.quantizer):
+
+#: the evaluator's names -> the logged names (the FID of reconstructions is rFID)
+RENAMED = {"fid": "rfid", "kid": "rkid", "kid_std": "rkid_std"}
+
+
+@torch.no_grad()
+def score_reconstructions(evaluator: Any, game: Any, images: Tensor, ema: bool) -> dict[str, float]:
+    """L1, PSNR, SSIM, rFID and rKID of ``game``'s reconstructions of ``images`` (eval mode)
+    and, for a game with a codebook, its usage and perplexity over their codes, keyed
+    ``<name>/<protocol tag>``."""
+    device = game.device
+    scores = evaluator.paired(
+        lambda x: game.sample(x.shape[0], inputs=x, ema=ema), images, images, device, ema
+    )
+    scores = {
+        f"{RENAMED.get(k.split('/')[0], k.split('/')[0])}/{k.split('/', 1)[1]}": v
+        for k, v in scores.items()
+    }
+    if hasattr(game, "codes"):
+        stamp = evaluator.protocol(images.shape[0], images.shape[0], ema, evaluator.split)
+        with evaluating(game.encoder, game.quantizer):  # an EMA codebook is not updated here
             codes = torch.cat(
-                [
-                    pl_module.codes(chunk.to(pl_module.device)).cpu()
-                    for chunk in self.images.split(self.evaluator.batch_size)
-                ]
+                [game.codes(chunk.to(device)).cpu() for chunk in images.split(evaluator.batch_size)]
             )
-        stats = code_statistics(codes, pl_module.quantizer.num_codes)
-        return {k: float(v) for k, v in stats.items()}
+        stats = code_statistics(codes, game.quantizer.num_codes)
+        scores.update((stamp.key(f"codebook_{k}"), float(v)) for k, v in stats.items())
+    return scores
