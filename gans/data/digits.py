@@ -20,8 +20,8 @@ class DigitsDataModule(InMemoryDataModule):
 
     num_classes = 10
 
-    def __init__(self, image_size: int = 32, batch_size: int = 64) -> None:
-        super().__init__(batch_size)
+    def __init__(self, image_size: int = 32, batch_size: int = 64, holdout: int = 0) -> None:
+        super().__init__(batch_size, holdout=holdout)
         if int(image_size) < 8:
             raise ConfigError(f"data.image_size={image_size} must be >= 8 for the 8x8 digits")
         self.image_size = int(image_size)

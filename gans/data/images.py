@@ -30,7 +30,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from gans.data import cache
-from gans.data.memory import InMemoryDataModule, TensorBatches
+from gans.data.memory import InMemoryDataModule
 from gans.data.sampling import EpochShuffle, ResumableLoader, loader_generator
 from gans.data.transforms import Preprocess, random_hflip, to_signed_unit
 from gans.errors import ConfigError
@@ -164,9 +164,7 @@ class ImageDataModule(InMemoryDataModule):
         download: bool = False,
         holdout: int = 0,
     ) -> None:
-        super().__init__(batch_size)
-        if not str(holdout).isdigit():
-            raise ConfigError(f"data.holdout={holdout} must be an integer >= 0 (a count of images)")
+        super().__init__(batch_size, holdout=holdout)
         if not root:
             raise ConfigError(f"data.root must be set for data={self.name}: data.root=<folder>")
         if on_corrupt not in ON_CORRUPT:
@@ -192,8 +190,6 @@ class ImageDataModule(InMemoryDataModule):
         self.cache_dir = cache_dir
         self.on_corrupt = on_corrupt
         self.download = bool(download)
-        self.holdout = int(holdout)
-        self.held: tuple[Tensor, Tensor] | None = None
         self.streamed: Decoded | None = None
         self.skipped: list[str] = []
         self.cache_path: Path | None = None
@@ -256,7 +252,6 @@ class ImageDataModule(InMemoryDataModule):
             return
         if self.fits_in_memory():
             super().setup(stage)
-            self.hold_out()
             return
         if self.holdout:
             raise ConfigError(
@@ -268,30 +263,6 @@ class ImageDataModule(InMemoryDataModule):
                 f"data.batch_size={self.batch_size} is larger than the dataset "
                 f"({len(self.streamed)} images)"
             )
-
-    def hold_out(self) -> None:
-        """Move ``holdout`` images, drawn with a fixed seed, out of the training set."""
-        assert self.dataset is not None
-        if not self.holdout:
-            return
-        total = len(self.dataset)
-        if self.holdout + self.batch_size > total:
-            raise ConfigError(
-                f"data.holdout={self.holdout} leaves fewer than data.batch_size="
-                f"{self.batch_size} of the {total} images to train on"
-            )
-        order = torch.randperm(total, generator=torch.Generator().manual_seed(0))
-        kept, held = order[self.holdout :].sort().values, order[: self.holdout].sort().values
-        images, labels = self.dataset.images, self.dataset.labels
-        self.held = (images[held], labels[held])
-        self.dataset = TensorBatches(images[kept], labels[kept])
-
-    def held_out(self) -> tuple[Tensor, Tensor] | None:
-        """The held-out images in [-1, 1] and their labels; None when ``holdout`` is 0."""
-        self.setup()
-        if self.held is None:
-            return None
-        return to_signed_unit(self.held[0]), self.held[1]
 
     def load(self) -> tuple[Tensor, Tensor]:
         key = self.key()

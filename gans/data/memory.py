@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from gans.batches import Batch, typed
 from gans.data.sampling import EpochShuffle, ResumableLoader, ShuffledBatches, loader_generator
+from gans.data.transforms import to_signed_unit
 from gans.errors import ConfigError
 
 
@@ -40,16 +41,24 @@ class InMemoryDataModule(L.LightningDataModule):
 
     ``load`` returns images as float32 (N, C, H, W) in [-1, 1] and int64 labels (N,).
     Each epoch is a fresh random permutation cut into full batches (the last partial one dropped,
-    so BatchNorm statistics never see a tiny batch).
+    so BatchNorm statistics never see a tiny batch). ``holdout`` samples, a fixed draw (the same
+    in every run), are kept out of training and served by :meth:`held_out` (what reconstruction
+    metrics score).
     """
 
     num_classes = 0
 
-    def __init__(self, batch_size: int = 64) -> None:
+    def __init__(self, batch_size: int = 64, holdout: int = 0) -> None:
         super().__init__()
         if int(batch_size) < 1:
             raise ConfigError(f"data.batch_size={batch_size} must be an integer >= 1")
+        if not str(holdout).isdigit():
+            raise ConfigError(
+                f"data.holdout={holdout} must be an integer >= 0 (a count of samples)"
+            )
         self.batch_size = int(batch_size)
+        self.holdout = int(holdout)
+        self.held: tuple[Tensor, Tensor] | None = None
         self.dataset: TensorBatches | None = None
         self.position: EpochShuffle | None = None
 
@@ -65,6 +74,32 @@ class InMemoryDataModule(L.LightningDataModule):
                     f"({images.shape[0]} samples)"
                 )
             self.dataset = TensorBatches(images, labels)
+            self.hold_out()
+
+    def hold_out(self) -> None:
+        """Move ``holdout`` samples, drawn with a fixed seed, out of the training set."""
+        assert self.dataset is not None
+        if not self.holdout:
+            return
+        total = len(self.dataset)
+        if self.holdout + self.batch_size > total:
+            raise ConfigError(
+                f"data.holdout={self.holdout} leaves fewer than data.batch_size="
+                f"{self.batch_size} of the {total} samples to train on"
+            )
+        order = torch.randperm(total, generator=torch.Generator().manual_seed(0))
+        kept, held = order[self.holdout :].sort().values, order[: self.holdout].sort().values
+        images, labels = self.dataset.images, self.dataset.labels
+        self.held = (images[held], labels[held])
+        self.dataset = TensorBatches(images[kept], labels[kept])
+
+    def held_out(self) -> tuple[Tensor, Tensor] | None:
+        """The held-out samples (images in [-1, 1]) and labels; None when ``holdout`` is 0."""
+        self.setup()
+        if self.held is None:
+            return None
+        images = self.held[0]
+        return (to_signed_unit(images) if images.dtype == torch.uint8 else images), self.held[1]
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
