@@ -40,12 +40,31 @@ PARTNERS = {
     ("model", "cyclegan"): ["data=unpaired_folder", "data.root=/tmp", "data.image_size=32"],
     ("data", "paired_folder"): ["model=pix2pix", "data.root=/tmp", "data.image_size=32"],
     ("data", "unpaired_folder"): ["model=cyclegan", "data.root=/tmp", "data.image_size=32"],
+    ("optimizer", "vqgan"): ["model=vqgan"],
+    ("optimizer", "vqgan_transformer"): ["model=vqgan_transformer"],
 }
+#: options whose model needs a trained first stage (model.first_stage=<a model=vqgan checkpoint>)
+STAGE_TWO = {("model", "vqgan_transformer"), ("optimizer", "vqgan_transformer")}
+
+
+@pytest.fixture(scope="module")
+def stage_one(tmp_path_factory) -> str:
+    """A one-iteration model=vqgan checkpoint for the stage-2 configs to read."""
+    run = tmp_path_factory.mktemp("stage_one")
+    train(compose_config([
+        "model=vqgan", "data=digits", "data.holdout=0", "model.encoder.ch=8",
+        "model.perceptual.kind=none", "iterations=1", "metrics=none", "logger=none",
+        "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
+        f"paths.run_dir={run}",
+    ]))  # fmt: skip
+    return str(run / "checkpoints" / "last.ckpt")
 
 
 @pytest.mark.parametrize(("group", "option"), CHOICES)
-def test_every_config_composes_and_resolves(group, option):
+def test_every_config_composes_and_resolves(group, option, request):
     partner = PARTNERS.get((group, option), [])
+    if (group, option) in STAGE_TWO:
+        partner = [*partner, f"model.first_stage={request.getfixturevalue('stage_one')}"]
     cfg = compose_config([f"{group}={option}", *partner, "paths.run_dir=/tmp/x"])
     resolved = OmegaConf.to_container(cfg, resolve=True)
     assert resolved["paths"]["run_dir"] == "/tmp/x"

@@ -103,6 +103,8 @@ class PairedFolderDataModule(ImageDataModule):
         if kwargs.get("in_memory") is False:
             raise ConfigError("data.in_memory=false: paired folders are always held in memory")
         kwargs["in_memory"] = True
+        if int(kwargs.get("holdout") or 0):
+            raise ConfigError("data.holdout: paired folders hold out data.test_split instead")
         kwargs.pop("channels", None)  # the target's: channels_b (or channels_a for BtoA)
         kwargs.setdefault("download", False)
         super().__init__(root, image_size=image_size, channels=int(channels_b), **kwargs)

@@ -91,8 +91,13 @@ class UnpairedFolderDataModule(InMemoryDataModule):
         max_memory_gb: float | None = None,
         download: bool = False,
         channels: int | None = None,
+        holdout: int = 0,
     ) -> None:
         super().__init__(batch_size)
+        if int(holdout):
+            raise ConfigError(
+                "data.holdout: unpaired folders hold out their test split (testA/, testB/)"
+            )
         if in_memory is False:
             raise ConfigError("data.in_memory=false: unpaired folders are always held in memory")
         if download:
