@@ -70,10 +70,13 @@ PER_MODEL["pix2pix"] = ["data=paired_folder", f"data.root={FOLDERS}/paired", *TR
 PER_MODEL["cyclegan"] = ["data=unpaired_folder", f"data.root={FOLDERS}/unpaired", *TRANSLATION,
                          "model.generator_ab.base_channels=16", "model.generator_ab.n_blocks=6",
                          "model.discriminator_a.base_channels=16"]  # fmt: skip
+# VQGAN stage 1 as experiments/vqgan trains it (batch 32, the classifier perceptual loss), with the
+# discriminator on from the start: the full iteration, adaptive weight included.
+PER_MODEL["vqgan"] = ["model.disc_start=0", "data.holdout=200", "metrics=none"]
 #: heavier iterations get a third of the run (WGAN-GP: 5 critic steps with a double backward;
 #: InfoGAN: the paper's 17M-parameter MNIST networks; SAGAN and BigGAN: ResNets, BigGAN with 4
 #: D steps per iteration)
-SHORTER = ("wgan_gp", "infogan", "sagan", "biggan", "cyclegan")
+SHORTER = ("wgan_gp", "infogan", "sagan", "biggan", "cyclegan", "vqgan")
 #: where the plain loop runs: the device gans.train picks (trainer.accelerator=auto)
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 #: a loop body: one labelled batch in; the losses when it closed a generator iteration, else None
@@ -335,6 +338,44 @@ def plain_cyclegan(cfg: DictConfig, domain_b: torch.Tensor) -> Step:
     return step
 
 
+def plain_vqgan(cfg: DictConfig, dm: DigitsDataModule) -> Step:
+    """taming-transformers' VQGAN iteration, after disc_start: encode, quantize (codebook +
+    beta-weighted commitment), decode; an autoencoder step on L1 + perceptual + codebook terms +
+    the adaptively weighted hinge G term (D frozen); a D step on the hinge loss."""
+    from gans.perceptual import build_perceptual
+
+    parts = [instantiate(cfg.model[k]).to(DEVICE) for k in ("encoder", "quantizer", "decoder")]
+    encoder, quantizer, decoder = parts
+    D = instantiate(cfg.model.discriminator).to(DEVICE)
+    perceptual = build_perceptual(cfg.model.perceptual.kind, dm, cfg.metrics).to(DEVICE)
+    opt_ae = instantiate(cfg.optimizer.autoencoder)([p for m in parts for p in m.parameters()])
+    opt_d = instantiate(cfg.optimizer.discriminator)(D.parameters())
+    weight, last = cfg.model.disc_weight, decoder.conv_out.weight
+
+    def step(x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        q = quantizer(encoder(x))
+        made = decoder(q.z_q)
+        rec = (x - made).abs().mean() + perceptual(x, made).mean()
+        D.requires_grad_(False)
+        gan = -D(made).mean()
+        g_rec = torch.autograd.grad(rec, last, retain_graph=True)[0]
+        g_gan = torch.autograd.grad(gan, last, retain_graph=True)[0]
+        adaptive = (g_rec.norm() / (g_gan.norm() + 1e-4)).clamp(0, 1e4).detach()
+        loss = rec + q.codebook + q.commitment + weight * adaptive * gan
+        opt_ae.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_ae.step()
+        D.requires_grad_(True)
+        made = made.detach()
+        loss_d = F.relu(1 - D(x)).mean() + F.relu(1 + D(made)).mean()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        return loss, loss_d
+
+    return step
+
+
 PLAIN = {"gan": plain_gan, "vae": plain_vae, "infogan": plain_infogan, "pix2pix": plain_pix2pix}
 
 
@@ -351,6 +392,10 @@ def tensors(cfg: DictConfig) -> tuple[torch.Tensor, torch.Tensor, Step]:
         return a, torch.zeros(a.shape[0]), plain_cyclegan(cfg, b)
     dm = DigitsDataModule(image_size=cfg.data.image_size, batch_size=cfg.data.batch_size)
     dm.setup()
+    if family == "vqgan":
+        dm.holdout = cfg.data.holdout  # the same training part, and the classifier trained on it
+        dm.hold_out()
+        return dm.dataset.images, dm.dataset.labels, plain_vqgan(cfg, dm)
     return dm.dataset.images, dm.dataset.labels, PLAIN[family](cfg)
 
 
@@ -432,6 +477,7 @@ def breakdown(cfg: DictConfig) -> list[tuple[str, float]]:
         ("discriminator steps", total("gans/Dmain", "gans/DGmain", "gans/Dreg")),
         ("generator steps", total("gans/Gmain")),
         ("VAE steps (encoder + decoder)", total("gans/VAEmain")),
+        ("VQGAN autoencoder steps", total("gans/AEmain")),
         ("logging (every log_every)", total("gans/log_stats")),
         (
             "sample grids + checkpoints",
@@ -447,7 +493,7 @@ def breakdown(cfg: DictConfig) -> list[tuple[str, float]]:
         ),
     ]
     batch = total("run_training_batch")
-    inside = sum(value for _, value in rows[1:5])
+    inside = sum(value for _, value in rows[1:6])
     rows.append(("Lightning around the training step", max(0.0, batch - inside)))
     return [(name, 1000 * value / n) for name, value in rows]
 
@@ -456,7 +502,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--models",
-        default="dcgan,wgan_gp,gan,vae,vae_conv,infogan,cgan,cdcgan,sagan,biggan,pix2pix,cyclegan",
+        default="dcgan,wgan_gp,gan,vae,vae_conv,infogan,cgan,cdcgan,sagan,biggan,pix2pix,cyclegan,"
+        "vqgan",
     )
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
@@ -502,7 +549,7 @@ def main() -> None:
         )
     print(
         f"(torch {torch.__version__}, {torch.get_num_threads()} threads, 32x32 digits, each "
-        "model's batch size: 64, InfoGAN 128, Pix2Pix and CycleGAN 16)"
+        "model's batch size: 64, InfoGAN 128, Pix2Pix and CycleGAN 16, VQGAN 32)"
     )
 
 
