@@ -28,6 +28,13 @@ SHORT = {
 }
 CYCLEGAN_TINY = ["model.generator_ab.base_channels=8", "model.generator_ab.n_blocks=1",
                  "model.discriminator_a.base_channels=8"]  # fmt: skip
+#: the VQGAN stages' networks have other names than TINY's
+OWN_SIZES = {
+    "vqgan": ["model.encoder.ch=8", "model.quantizer.num_codes=16", "model.quantizer.dim=8",
+              "model.discriminator.base_channels=8", "metrics.classifier.steps=20"],
+    "vqgan_transformer": ["model.transformer.width=16", "model.transformer.depth=1",
+                          "model.transformer.heads=2"],
+}  # fmt: skip
 #: commands that cannot run on this machine, and what their one line must say instead
 EXPLAINED = {
     "trainer=ddp ": "trainer=ddp_cpu runs the same DDP code path in CPU processes",
@@ -64,6 +71,8 @@ def shortened(command: str, where: Path, last: Path | None) -> list[str]:
         size = [] if model == "gan2d" else (TINY_MLP if model == "gan" else TINY)
         if model == "cyclegan":  # its networks have other names
             size = [o for o in TINY if "base_channels" not in o] + CYCLEGAN_TINY
+        if model in OWN_SIZES:
+            size = [o for o in TINY if "base_channels" not in o] + OWN_SIZES[model]
         if any(k == "data" or k.startswith("data.") for k in keys):
             size = [o for o in size if not o.startswith("data.image_size")]
         extra = [*size, *RUN]
