@@ -44,6 +44,10 @@ STAGE1_RUNS: dict[str, tuple[list[str], str]] = {
         ["model.disc_start=500", "model.quantizer.num_codes=64"],
         "as above, 64 codes",
     ),
+    "adv_start500_ema": (
+        ["model.disc_start=500", "model.quantizer.ema=true", "model.quantizer.restart_below=0.1"],
+        "as adv_start500, EMA codebook + dead-code restarts",
+    ),
 }
 STAGE2 = ["model=vqgan_transformer", "iterations=2000", "metrics=none", "sample_every=1000",
           "checkpoint_every=1000"]  # fmt: skip
