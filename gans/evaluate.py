@@ -108,18 +108,7 @@ def evaluate_translation(
             stamped = evaluator.paired(translate, *held["paired"], device, use_ema)
         else:
             stamped = evaluator.unpaired(translate, held, device, use_ema)
-    tag = next(iter(stamped)).split("/", 1)[1]
-    record = {
-        "checkpoint": str(Path(cfg.ckpt).resolve()),
-        "iteration": iteration,
-        "scores": {key.split("/")[0]: value for key, value in stamped.items()},
-        "stamped": stamped,
-        "protocol": {"tag": tag, **evaluator.extra},
-        "tag": tag,
-        "seconds": {"generate_and_score": time.perf_counter() - started},
-        "device": str(device),
-    }
-    return _write(cfg, record, tag)
+    return _stamped_record(cfg, stamped, evaluator.extra, iteration, started, device)
 
 
 def evaluate_reconstruction(
@@ -138,13 +127,25 @@ def evaluate_reconstruction(
     started = time.perf_counter()
     with rng.preserved():
         stamped = score_reconstructions(evaluator, model, held[0], use_ema)
+    return _stamped_record(cfg, stamped, evaluator.extra, iteration, started, device)
+
+
+def _stamped_record(
+    cfg: DictConfig,
+    stamped: dict[str, float],
+    extra: dict[str, Any],
+    iteration: int,
+    started: float,
+    device: Any,
+) -> dict[str, Any]:
+    """The JSON record of protocol-stamped scores (``<name>/<tag>``), written by :func:`_write`."""
     tag = next(iter(stamped)).split("/", 1)[1]
     record = {
         "checkpoint": str(Path(cfg.ckpt).resolve()),
         "iteration": iteration,
         "scores": {key.split("/")[0]: value for key, value in stamped.items()},
         "stamped": stamped,
-        "protocol": {"tag": tag, **evaluator.extra},
+        "protocol": {"tag": tag, **extra},
         "tag": tag,
         "seconds": {"generate_and_score": time.perf_counter() - started},
         "device": str(device),

@@ -12,11 +12,12 @@ from torch import Tensor, nn
 from gans.batches import Paired, Unpaired
 from gans.errors import ConfigError
 from gans.games.base import Game, _terms
+from gans.games.held import HeldImages
 from gans.losses import Objective
 from gans.nets.modes import evaluating
 
 
-class TranslationGame(Game):
+class TranslationGame(HeldImages, Game):
     """A game whose generator maps a source image to a target image.
 
     ``sample(n, inputs=a)`` translates ``a`` (eval mode: BatchNorm running statistics, no
@@ -88,21 +89,11 @@ class TranslationGame(Game):
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
         self.image_size = int(image_size)
-        self.register_buffer("held", torch.zeros(int(held), self.in_channels, *[image_size] * 2))
-        self.register_buffer("held_count", torch.zeros((), dtype=torch.long))
-        self._held = False
+        self.register_held(int(held), (self.in_channels, image_size, image_size))
 
     def hold(self, batch: Paired | Unpaired) -> None:
-        """Keep the first batch's source images (once) for :meth:`sample` without inputs. The
-        buffer is read once per process (a resumed run's is already filled), not every batch:
-        reading a device tensor on the host waits for the device."""
-        if self._held:
-            return
-        if int(self.held_count) == 0:
-            a = batch.a[: self.held.shape[0]].detach()
-            self.held[: a.shape[0]] = a.to(self.held.dtype)
-            self.held_count.fill_(a.shape[0])
-        self._held = True
+        """Keep the first batch's source images (once) for :meth:`sample` without inputs."""
+        self.hold_images(batch.a)
 
     def d_objective(self, real: Tensor, fake: Tensor) -> Tensor:
         return self.d_weight * self.objective.d_loss(real, fake)
@@ -126,8 +117,7 @@ class TranslationGame(Game):
         ema: bool,
     ) -> Tensor:
         if inputs is None:
-            count = max(int(self.held_count), 1)
-            inputs = self.held[torch.arange(n, device=self.held.device) % count]
+            inputs = self.held_images(n)
         return self.translate(inputs.to(self.device), ema=ema)
 
     def check_fits(self, shape: tuple[int, ...]) -> None:

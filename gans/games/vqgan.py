@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from gans.errors import ConfigError
 from gans.games.base import Game, _terms
+from gans.games.held import HeldImages
 from gans.losses import Objective
 from gans.nets.quantizer import Quantized, code_statistics
 
@@ -26,7 +27,7 @@ def adaptive_weight(
     return (rec_grad.norm() / (gan_grad.norm() + 1e-4)).clamp(0.0, max_weight).detach()
 
 
-class VQGANGame(Game):
+class VQGANGame(HeldImages, Game):
     """Per batch x: one autoencoder step on
 
         L = |x - x_hat|_1 + w_p * P(x, x_hat) + ||sg[z_e] - e||^2 + beta ||z_e - sg[e]||^2
@@ -122,9 +123,7 @@ class VQGANGame(Game):
         self.perceptual_weight = float(perceptual.get("weight", 1.0))
         self.adaptive = bool(adaptive)
         self._perceptual: list[nn.Module] = []  # frozen, not in state_dict, set by attach
-        self.register_buffer("held", torch.zeros(int(held), int(channels), *[int(image_size)] * 2))
-        self.register_buffer("held_count", torch.zeros((), dtype=torch.long))
-        self._held = False
+        self.register_held(int(held), (int(channels), int(image_size), int(image_size)))
 
     # ---------------------------------------------------------------- pieces
     def attach_perceptual(self, network: nn.Module | None) -> None:
@@ -160,21 +159,12 @@ class VQGANGame(Game):
     # ---------------------------------------------------------------- the game
     def play(self, batch: Any) -> bool:
         x = batch.real
-        self.hold(x)
+        self.hold_images(x)
         adversarial = self.iteration >= self.disc_start
         made = self.phase("AEmain", self.autoencoder_step, x, adversarial)
         if adversarial:
             self.phase("Dmain", self.discriminator_step, x, made)
         return True
-
-    def hold(self, x: Tensor) -> None:
-        if self._held:
-            return
-        if int(self.held_count) == 0:
-            kept = x[: self.held.shape[0]].detach()
-            self.held[: kept.shape[0]] = kept.to(self.held.dtype)
-            self.held_count.fill_(kept.shape[0])
-        self._held = True
 
     def autoencoder_step(self, x: Tensor, adversarial: bool) -> Tensor:
         with self.playing("autoencoder"):
@@ -225,8 +215,7 @@ class VQGANGame(Game):
     ) -> Tensor:
         """Reconstructions of ``inputs`` (images), or of the held images."""
         if inputs is None:
-            count = max(int(self.held_count), 1)
-            inputs = self.held[torch.arange(n, device=self.held.device) % count]
+            inputs = self.held_images(n)
         return self.reconstruct(inputs.to(self.device)).clamp(-1, 1)
 
     def check_fits(self, shape: tuple[int, ...]) -> None:

@@ -176,20 +176,26 @@ class Evaluator:
             self.suite.update(*self.features(images))
 
 
+def feature_network(cfg: DictConfig, datamodule: Any) -> tuple[nn.Module, dict[str, Any]]:
+    """The feature network ``cfg.metrics.features`` names for this data (Inception, or the
+    domain classifier trained on ``datamodule``) and what the protocol records of it."""
+    metrics = cfg.metrics
+    kind = feature_kind(metrics, int(cfg.data.get("channels", 3)))
+    if kind == "inception":
+        weights = inception_weights(
+            metrics.get("inception_weights"), bool(metrics.get("download", 1))
+        )
+        return InceptionFeatures(weights), {}
+    model, accuracy, digest = load_or_train_classifier(datamodule, metrics)
+    features = ClassifierFeatures(model, digest, int(list(datamodule.sample_shape)[-1]))
+    return features, {"classifier_accuracy": accuracy}
+
+
 def build_evaluator(cfg: DictConfig, datamodule: Any, num_samples: int | None = None) -> Evaluator:
     """The evaluator ``cfg.metrics`` describes; fails here (at start-up) when the feature
     network cannot be had, e.g. Inception weights absent offline."""
     metrics = cfg.metrics
-    kind = feature_kind(metrics, int(cfg.data.get("channels", 3)))
-    extra: dict[str, Any] = {}
-    if kind == "inception":
-        features: nn.Module = InceptionFeatures(
-            inception_weights(metrics.get("inception_weights"), bool(metrics.get("download", True)))
-        )
-    else:
-        model, accuracy, digest = load_or_train_classifier(datamodule, metrics)
-        features = ClassifierFeatures(model, digest, int(list(datamodule.sample_shape)[-1]))
-        extra["classifier_accuracy"] = accuracy
+    features, extra = feature_network(cfg, datamodule)
     return Evaluator(
         features,
         datamodule,

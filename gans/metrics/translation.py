@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 from gans.errors import ConfigError
-from gans.metrics.evaluator import feature_kind, load_or_train_classifier
+from gans.metrics.evaluator import feature_kind, feature_network, load_or_train_classifier
 from gans.metrics.features import ClassifierFeatures, InceptionFeatures, inception_weights
 from gans.metrics.protocol import Protocol
 from gans.metrics.suite import MetricSuite
@@ -205,16 +205,7 @@ def build_reconstruction_evaluator(cfg: DictConfig, datamodule: Any) -> Translat
     source and the target (L1, PSNR, SSIM, and FID/KID of the reconstructions against the
     held-out images: rFID), on the features the image metrics use for this data."""
     metrics = cfg.metrics
-    kind = feature_kind(metrics, int(cfg.data.get("channels", 3)))
-    extra: dict[str, Any] = {}
-    if kind == "inception":
-        features: nn.Module = InceptionFeatures(
-            inception_weights(metrics.get("inception_weights"), bool(metrics.get("download", True)))
-        )
-    else:
-        model, accuracy, digest = load_or_train_classifier(datamodule, metrics)
-        features = ClassifierFeatures(model, digest, int(list(datamodule.sample_shape)[-1]))
-        extra["classifier_accuracy"] = accuracy
+    features, extra = feature_network(cfg, datamodule)
     return TranslationEvaluator(
         features,
         None,
