@@ -1,6 +1,7 @@
 """VQGAN on the real MNIST digits: stage 1 with and without its adversarial loss, with the
 discriminator switched on at the start or half-way, with 512 and 64 codes; then stage 2 (the
-transformer prior) on the codes of the default stage 1, scored beside the VAE and DCGAN.
+transformer prior) on the codes of the stage 1 trained adversarially from the start, scored beside
+the VAE and DCGAN.
 
     python experiments/vqgan/run.py                 # train what is missing, score, write tables
     python experiments/vqgan/run.py --only adv_start500
@@ -53,8 +54,7 @@ STAGE2 = ["model=vqgan_transformer", "iterations=2000", "metrics=none", "sample_
           "checkpoint_every=1000"]  # fmt: skip
 #: name -> (the stage-1 run it models, what it is)
 STAGE2_RUNS: dict[str, tuple[str, str]] = {
-    "prior_adv_start500": ("adv_start500", "transformer prior on adv_start500's codes"),
-    "prior_rec_only": ("rec_only", "transformer prior on rec_only's codes"),
+    "prior_adv_start0": ("adv_start0", "transformer prior on adv_start0's codes"),
 }
 LATENT_MODELS = HERE.parent / "latent_models" / "results.csv"
 
