@@ -11,10 +11,11 @@ held out (``data.holdout=1000``, a fixed draw) for the reconstruction metrics: L
 rFID (the FID of the reconstructions against the held-out images) and codebook usage and
 perplexity, measured every 100 iterations during training (the CSV log keeps each) and by
 ``gans.evaluate`` at the end. Stage 2's samples are scored by ``gans.evaluate`` at N = 5,000
-against the first 5,000 real digits of all 10,000 (``+data.holdout=0``): the protocol of
-``experiments/latent_models`` (same classifier), whose VAE and DCGAN rows are quoted. Fixed
-iterations, seed 0; finished runs are skipped; ``results.json``, the images and the tables
-between the markers in ``README.md`` are rewritten from every result found.
+against the first 5,000 real digits of all 10,000 (``+data.datamodule.holdout=0``): the
+protocol of ``experiments/latent_models`` (same classifier), whose VAE and DCGAN rows are
+quoted. Fixed iterations, seed 0; finished runs are skipped, a run short of its budget is
+resumed; ``results.json``, the images and the tables between the markers in ``README.md`` are
+rewritten from every result found.
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
-from latent_models.run import MNIST, replace_table, run  # noqa: E402  (shared runner)
+from latent_models.run import MNIST, replace_table, run, trained_to  # noqa: E402  (shared runner)
 
 DATA = [*MNIST, "data.num_classes=10", "data.holdout=1000"]
 TRAIN = ["logger=csv", "trainer.enable_progress_bar=false", "seed=0"]
-STAGE1 = ["model=vqgan", "iterations=1000", "metrics.every=100", "sample_every=500",
+STAGE1_ITERATIONS, STAGE2_ITERATIONS = 1000, 2000
+STAGE1 = ["model=vqgan", f"iterations={STAGE1_ITERATIONS}", "metrics.every=100", "sample_every=500",
           "checkpoint_every=500"]  # fmt: skip
 #: name -> (overrides, what it is)
 STAGE1_RUNS: dict[str, tuple[list[str], str]] = {
@@ -50,8 +52,8 @@ STAGE1_RUNS: dict[str, tuple[list[str], str]] = {
         "as adv_start500, EMA codebook + dead-code restarts",
     ),
 }
-STAGE2 = ["model=vqgan_transformer", "iterations=2000", "metrics=none", "sample_every=1000",
-          "checkpoint_every=1000"]  # fmt: skip
+STAGE2 = ["model=vqgan_transformer", f"iterations={STAGE2_ITERATIONS}", "metrics=none",
+          "sample_every=1000", "checkpoint_every=1000"]  # fmt: skip
 #: name -> (the stage-1 run it models, what it is)
 STAGE2_RUNS: dict[str, tuple[str, str]] = {
     "prior_adv_start0": ("adv_start0", "transformer prior on adv_start0's codes"),
@@ -71,21 +73,31 @@ def history(folder: Path) -> list[dict]:
     return rows
 
 
+def train(folder: Path, overrides: list[str], iterations: int) -> float | None:
+    """Train (or resume) the run in ``folder`` up to ``iterations``; the seconds it took, or
+    None when its checkpoint had them already."""
+    last = folder / "checkpoints" / "last.ckpt"
+    if trained_to(last) >= iterations:
+        return None
+    resume = [f"ckpt_path={last}"] if last.exists() else []
+    started = time.perf_counter()
+    run([sys.executable, "-m", "gans.train", *overrides, *DATA, *TRAIN,
+         f"hydra.run.dir={folder}", *resume])  # fmt: skip
+    return round(time.perf_counter() - started, 1)
+
+
 def stage1(name: str, runs: Path) -> dict:
     folder = runs / name
     record_file = folder / "record.json"
     if record_file.exists():
         return json.loads(record_file.read_text())
     overrides, _ = STAGE1_RUNS[name]
-    started = time.perf_counter()
-    run([sys.executable, "-m", "gans.train", *STAGE1, *overrides, *DATA, *TRAIN,
-         f"hydra.run.dir={folder}"])  # fmt: skip
-    seconds = time.perf_counter() - started
+    seconds = train(folder, [*STAGE1, *overrides], STAGE1_ITERATIONS)
     out = folder / "eval.json"
     run([sys.executable, "-m", "gans.evaluate", f"ckpt={folder / 'checkpoints' / 'last.ckpt'}",
          f"out={out}"])  # fmt: skip
     scored = json.loads(out.read_text())
-    record = {"name": name, "iteration": scored["iteration"], "wall_seconds": round(seconds, 1),
+    record = {"name": name, "iteration": scored["iteration"], "wall_seconds": seconds,
               "scores": scored["scores"], "protocol": scored["tag"],
               "history": history(folder)}  # fmt: skip
     record_file.write_text(json.dumps(record, indent=2))
@@ -102,17 +114,14 @@ def stage2(name: str, runs: Path) -> dict:
         return json.loads(record_file.read_text())
     first, _ = STAGE2_RUNS[name]
     stage1(first, runs)
-    started = time.perf_counter()
     first_ckpt = runs / first / "checkpoints" / "last.ckpt"
-    run([sys.executable, "-m", "gans.train", *STAGE2, f"model.first_stage={first_ckpt}", *DATA,
-         *TRAIN, f"hydra.run.dir={folder}"])  # fmt: skip
-    seconds = time.perf_counter() - started
+    seconds = train(folder, [*STAGE2, f"model.first_stage={first_ckpt}"], STAGE2_ITERATIONS)
     out = folder / "eval.json"
     run([sys.executable, "-m", "gans.evaluate", f"ckpt={folder / 'checkpoints' / 'last.ckpt'}",
-         "num_samples=5000", "metrics.num_reference=5000", "+data.holdout=0",
+         "num_samples=5000", "metrics.num_reference=5000", "+data.datamodule.holdout=0",
          f"out={out}"])  # fmt: skip
     scored = json.loads(out.read_text())
-    record = {"name": name, "iteration": scored["iteration"], "wall_seconds": round(seconds, 1),
+    record = {"name": name, "iteration": scored["iteration"], "wall_seconds": seconds,
               "scores": scored["scores"], "protocol": scored["tag"]}  # fmt: skip
     record_file.write_text(json.dumps(record, indent=2))
     grids = sorted((folder / "samples").glob("classes_*.png")) or sorted(

@@ -112,7 +112,10 @@ class Evaluator:
         self.datamodule = datamodule
         self.num_samples = int(num_samples)
         self.num_reference = min(int(num_reference), dataset_size(datamodule))
-        self.split = f"{data_name}/{getattr(datamodule, 'split', 'all')}"
+        held = int(getattr(datamodule, "holdout", 0) or 0)  # the reference: the training part
+        self.split = f"{data_name}/{getattr(datamodule, 'split', 'all')}" + (
+            f"-holdout{held}" if held else ""
+        )
         self.metrics = tuple(metrics)
         self.batch_size = int(batch_size)
         self.kid_subset_size = kid_subset_size
