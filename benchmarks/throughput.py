@@ -489,7 +489,7 @@ def breakdown(cfg: DictConfig) -> list[tuple[str, float]]:
         # it stands for in a real run
         (
             "metrics (one evaluation / metrics.every)",
-            total("Evaluation.on_train") * n / cfg.metrics.every,
+            total("Evaluation.on_train") * n / cfg.metrics.every if cfg.metrics.every else 0.0,
         ),
     ]
     batch = total("run_training_batch")
