@@ -141,10 +141,6 @@ class VQGANGame(HeldImages, Game):
         """The code indices (N, h, w) of images x."""
         return self.encode(x).indices
 
-    def decode_codes(self, indices: Tensor) -> Tensor:
-        """Images from code indices (N, h, w)."""
-        return self.decoder(self.quantizer.lookup(indices))
-
     def reconstruct(self, x: Tensor) -> Tensor:
         return self.decoder(self.encode(x).z_q)
 
@@ -189,13 +185,19 @@ class VQGANGame(HeldImages, Game):
                 )
                 loss = loss + self.disc_weight * weight * gan
                 values.update({"loss/g_gan": gan, "adaptive_weight": weight})
-            self.record(**{"loss/ae": loss}, **values, **self.batch_codes(q.indices))
+            self.record(**{"loss/ae": loss}, **values, batch_codes=q.indices)
             self.update("autoencoder", loss, closes_iteration=not adversarial)
         return made.detach()
 
-    def batch_codes(self, indices: Tensor) -> dict[str, Tensor]:
-        stats = code_statistics(indices.detach(), self.quantizer.num_codes)
-        return {f"codebook/{k}_batch": v for k, v in stats.items()}
+    def scalars(self) -> dict[str, Tensor]:
+        """The recorded losses, and the batch's codebook usage and perplexity (derived here,
+        every ``log_every``, from the last batch's codes, not on every step)."""
+        scalars = super().scalars()
+        codes = self.stats.get("batch_codes")
+        if codes is not None:
+            stats = code_statistics(codes, self.quantizer.num_codes)
+            scalars.update((f"codebook/{k}_batch", v) for k, v in stats.items())
+        return scalars
 
     def discriminator_step(self, x: Tensor, made: Tensor) -> None:
         with self.playing("discriminator"):
