@@ -4,11 +4,12 @@ clipping and schedules, regularizer terms, EMA, logging and finite-check interva
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
 from hydra.errors import InstantiationException
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from gans.errors import ConfigError
@@ -19,7 +20,7 @@ from gans.games.base import Game
 #: configures; anything else (``os.system``, ``builtins.exec``...) is refused before any call.
 ALLOWED_TARGETS = ("gans.", "torch.optim.", "torch.nn.", "torchvision.")
 #: The parts of a saved config that restoring instantiates (the rest is never instantiated).
-RESTORED = ("model", "loss", "optimizer", "regularizer", "data")
+RESTORED = ("model", "loss", "optimizer", "regularizer", "augment", "data")
 
 
 def check_restorable(cfg: Any) -> None:
@@ -89,9 +90,16 @@ def build_model(cfg: DictConfig) -> Game:
             )
         cfg = _as_gan_family(cfg)
     first_stage = read_first_stage(cfg)
+    extra = {"augment": cfg.augment} if cfg.get("augment") else {}
+    if extra and "augment" not in inspect.signature(get_class(cfg.model._target_)).parameters:
+        raise ConfigError(
+            f"augment=... augments what a discriminator sees in the GAN family; model="
+            f"{cfg.model.get('name')} ({cfg.model._target_}) takes none: use augment=none"
+        )
     try:
         game = instantiate(
             cfg.model,
+            **extra,
             optimizer=cfg.optimizer,
             terms=cfg.get("regularizer") or {},
             ema=cfg.ema,

@@ -9,6 +9,8 @@ Sec. 3.1); ``lazy=true`` makes it a separate phase with StyleGAN2's optimizer co
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
@@ -214,3 +216,44 @@ class Orthogonal(Regularizer):
         if total is None:
             return torch.zeros((), device=next(generator.parameters()).device)
         return self.beta * total
+
+
+class PathLength(Regularizer):
+    """StyleGAN2's path length regularization (Karras et al. 2020, Eq. 4): weight *
+    E_{w,y}[(||J_w^T y||_2 - a)^2], y ~ N(0, I) / sqrt(H W) images, J_w the Jacobian of the
+    image in the per-layer styles w, a an exponential moving average of the lengths (decay
+    ``decay``, a buffer); the generator's own lazy phase (``Greg``) on ``batch_shrink`` times
+    fewer samples. Defaults: pl_weight 2, every 4, decay 0.01, batch shrink 2 (Karras et al.
+    2020, App. B and stylegan2-ada-pytorch)."""
+
+    name = "path_length"
+    player = "generator"
+    double_backward = True
+
+    def __init__(
+        self,
+        weight: float = 2.0,
+        every: int = 4,
+        lazy: bool = True,
+        decay: float = 0.01,
+        batch_shrink: int = 2,
+    ) -> None:
+        super().__init__(weight, every, lazy)
+        self.decay = float(decay)
+        self.batch_shrink = int(batch_shrink)
+        if self.batch_shrink < 1:
+            raise ConfigError(f"regularizer.path_length.batch_shrink={batch_shrink} must be >= 1")
+        self.register_buffer("pl_mean", torch.zeros(()))
+
+    def path_penalty(self, images: Tensor, ws: Tensor, noise: Tensor | None = None) -> Tensor:
+        """weight * mean_i (L_i - a)^2 with L_i = sqrt(mean over layers of ||d(images_i . y_i)/d
+        ws_i||^2) (the official per-layer mean), a updated toward mean L first; ``ws`` (B,
+        layers, w_dim) must be in ``images``' graph."""
+        if noise is None:
+            noise = torch.randn_like(images)
+        noise = noise / math.sqrt(images.shape[2] * images.shape[3])
+        (grads,) = torch.autograd.grad((images * noise).sum(), ws, create_graph=True)
+        lengths = grads.square().sum(dim=2).mean(dim=1).sqrt()
+        with torch.no_grad():
+            self.pl_mean.copy_(self.pl_mean.lerp(lengths.mean().to(self.pl_mean), self.decay))
+        return self.weight * (lengths - self.pl_mean).square().mean()

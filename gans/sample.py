@@ -5,7 +5,9 @@ between two random z: spherical interpolation for a normal prior, linear for a u
 continuous latent space gives gradual changes) and ``neighbours.png`` (each row: a sample, then
 its ``k`` nearest training images by pixel L2: copies of training images would show up here);
 for GAN-family games ``truncation.png`` (the same latents truncated at each of
-``truncation_sweep``'s thresholds, one row each; ``truncation=<t>`` truncates the grid too), for
+``truncation_sweep``'s thresholds, one row each; ``truncation=<t>`` truncates the grid too; for
+style-based generators the rows are ``truncation_psi_sweep``'s psi in w space instead, and
+``truncation_psi=<psi>`` truncates every image) and ``style_mixing.png``, for
 games with latent traversals (VAE, InfoGAN) ``traversal.png``, and for games that reconstruct
 (VAE) ``reconstruction.png`` (pairs of columns: a training image, then its reconstruction).
 """
@@ -71,6 +73,23 @@ def truncation_sweep(
     return torch.cat(rows)
 
 
+def psi_sweep(
+    model: Any, prior: LatentPrior, psis: list[float], columns: int, cfg: DictConfig
+) -> Tensor:
+    """Rows of the same ``columns`` latents at each truncation psi in turn (w_avg + psi (w -
+    w_avg), Karras et al. 2019, Fig. 8): psi 1 is untruncated, psi 0 the average image."""
+    rows, chosen = [], model.truncation_psi
+    try:
+        for psi in psis:
+            model.truncation_psi = float(psi)
+            rng = torch.Generator().manual_seed(int(cfg.seed))
+            z = prior.sample(columns, "cpu", generator=rng)
+            rows.append(model.sample(columns, inputs=z, generator=rng, ema=bool(cfg.ema)).cpu())
+    finally:
+        model.truncation_psi = chosen
+    return torch.cat(rows)
+
+
 @torch.no_grad()
 def sample(cfg: DictConfig) -> dict[str, Any]:
     check_required(cfg)
@@ -81,6 +100,14 @@ def sample(cfg: DictConfig) -> dict[str, Any]:
             f"ckpt={cfg.ckpt} holds model={run.model.get('name')}, a translation model: use "
             "python -m gans.translate ckpt=<file> input=<folder> output=<folder>"
         )
+    psi = cfg.get("truncation_psi")
+    if psi is not None:
+        if not hasattr(model, "truncation_psi"):
+            raise ConfigError(
+                f"truncation_psi={psi} needs a style-based generator (model=stylegan2); "
+                "for this model use truncation=<threshold> (the truncation trick on z)"
+            )
+        model.truncation_psi = float(psi)
     device = restore.device(cfg.device)
     model.to(device)
     rng = torch.Generator().manual_seed(int(cfg.seed))
@@ -105,7 +132,14 @@ def sample(cfg: DictConfig) -> dict[str, Any]:
     written["grid"] = out / "grid.png"
     save_image(to_unit(samples), written["grid"], nrow=int(cfg.nrow), padding=2)
 
-    if isinstance(prior, LatentPrior):
+    if hasattr(model, "truncation_psi"):
+        written["truncation"] = out / "truncation.png"
+        sweep = psi_sweep(model, prior, cfg.truncation_psi_sweep, int(cfg.nrow), cfg)
+        save_image(to_unit(sweep), written["truncation"], nrow=int(cfg.nrow), padding=2)
+        written["style_mixing"] = out / "style_mixing.png"
+        mixing, per_row = model.style_mixing_grid(seed=int(cfg.seed))
+        save_image(to_unit(mixing.cpu()), written["style_mixing"], nrow=per_row, padding=2)
+    elif isinstance(prior, LatentPrior):
         written["truncation"] = out / "truncation.png"
         sweep = truncation_sweep(model, prior, cfg.truncation_sweep, int(cfg.nrow), cfg)
         save_image(to_unit(sweep), written["truncation"], nrow=int(cfg.nrow), padding=2)

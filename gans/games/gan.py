@@ -52,11 +52,16 @@ class GANGame(Game):
             ``every``-th one; None or steps = 0 turns it off.
         terms: the discriminator's regularizers (``gans.regularizers``); folded into the D step,
             or (``lazy=true``) a separate ``Dreg`` phase every ``every`` D steps.
+        augment: a differentiable augmentation (``augment=``: DiffAugment, ADA) applied to every
+            batch D sees in training, real and generated, in both players' steps and in the
+            regularizers' evaluations of D; None = off.
         ema, log_every, check_finite_every, seed: the plumbing's (:class:`Game`).
         others: further players a variant adds, each with its optimizer (InfoGAN's Q head).
     """
 
     sampled = ("generator",)
+    #: whether the game runs separate lazy generator terms (StyleGAN2's Greg phase)
+    lazy_generator_terms = False
 
     def __init__(
         self,
@@ -80,6 +85,7 @@ class GANGame(Game):
         check_finite_every: int = 1,
         seed: int = 0,
         others: Mapping[str, nn.Module] | None = None,
+        augment: nn.Module | None = None,
     ) -> None:
         for key, value in (("model.n_critic", n_critic), ("model.n_gen", n_gen)):
             if int(value) < 1:
@@ -116,6 +122,12 @@ class GANGame(Game):
         self.conditional = self.num_classes > 0
         self.critic_boost = dict(critic_boost or {})
         self.pack = int(pack)
+        self.augment = augment
+        if augment is not None and self.pack > 1:
+            raise ConfigError(
+                f"augment with model.pack={self.pack}: augmentations act on single images; "
+                "use model.pack=1 or augment=none"
+            )
         self._check_terms()
         self.d_steps_this_iteration = 0
         self.d_steps_total = 0
@@ -132,9 +144,17 @@ class GANGame(Game):
                     f"regularizer.{term.name} is not a discriminator regularizer "
                     "(gans.regularizers)"
                 )
-            if term.player == "generator" and not hasattr(term, "generator_penalty"):
-                raise ConfigError(f"regularizer.{term.name}: a generator term needs a penalty")
-            if term.lazy and (term.joint or term.player != "discriminator"):
+            separate_g = term.player == "generator" and term.lazy and self.lazy_generator_terms
+            if term.player == "generator" and not (
+                hasattr(term, "generator_penalty") or separate_g
+            ):
+                raise ConfigError(
+                    f"regularizer.{term.name} is a term of a style-based generator's own phase "
+                    f"(model=stylegan2); model={self.name} has none"
+                    if hasattr(term, "path_penalty")
+                    else f"regularizer.{term.name}: a generator term needs a penalty"
+                )
+            if term.lazy and (term.joint or (term.player != "discriminator" and not separate_g)):
                 raise ConfigError(f"regularizer.{term.name}.lazy=true: only D terms can be lazy")
         if self.pack < 1:
             raise ConfigError(f"model.pack={self.pack} must be an integer >= 1")
@@ -200,7 +220,14 @@ class GANGame(Game):
         """What D sees of a real or generated batch (instance noise, when configured)."""
         for reg in self.terms_of("discriminator"):
             x = reg.perturb(x)
+        if self.augment is not None and self.discriminator.training:
+            x = self.augment(x)
         return x
+
+    def critic(self, x: Tensor, y: Tensor | None) -> Tensor:
+        """D(x, y) on the batch as D sees it in training (augmented): what gradient penalties
+        differentiate, so that R1 and WGAN-GP take gradients through the augmentation."""
+        return self.discriminator(self.perturb(x), y)
 
     def discriminator_loss(
         self, x: Tensor, fake: Tensor, y: Tensor | None
@@ -212,6 +239,8 @@ class GANGame(Game):
         loss = self.objective.d_loss(real_out, fake_out)
         stats = {"loss/d": loss.detach(), "D(x)": real_out.detach(), "D(G(z))": fake_out.detach()}
         loss = self.fold_terms(loss, stats, x, fake, y, real_out, fake_out)
+        if self.augment is not None:
+            self.augment.observe(real_out, self.d_steps_total)
         return loss, fake_out, stats
 
     def fold_terms(
@@ -251,7 +280,7 @@ class GANGame(Game):
         """A D regularizer's term on the batch as D sees it (packed)."""
         pack = self.pack
         return reg.penalty(
-            self.discriminator,
+            self.critic if self.augment is not None else self.discriminator,
             pack_samples(x, pack),
             pack_samples(fake, pack),
             self.d_condition(y),
@@ -272,7 +301,7 @@ class GANGame(Game):
 
     def add_generator_terms(self, g_loss: Tensor) -> Tensor:
         """g_loss plus G's own regularizers (BigGAN's orthogonal regularization), logged."""
-        for term in self.terms_of("generator"):
+        for term in self.terms_of("generator", lazy=False):
             value = term.generator_penalty(self.generator)
             self.stats[f"reg/{term.name}"] = value.detach()
             g_loss = g_loss + value
@@ -396,6 +425,8 @@ class GANGame(Game):
         if self.objective.estimates_distance:
             scalars["wasserstein_estimate"] = stats["D(x)"].mean() - stats["D(G(z))"].mean()
         scalars.update((k, v) for k, v in stats.items() if k.startswith(("reg/", "grad_norm/")))
+        if self.augment is not None:
+            scalars.update(self.augment.scalars())
         return scalars
 
     def game_state(self) -> dict[str, Any]:
