@@ -90,9 +90,7 @@ class ADA(nn.Module):
         if not self.adaptive:
             return
         signs = real_logits.detach().float().sign()
-        self.signs += torch.stack([signs.sum(), torch.tensor(float(signs.numel()))]).to(
-            self.signs
-        )
+        self.signs += torch.stack([signs.sum(), torch.tensor(float(signs.numel()))]).to(self.signs)
         if step % self.interval:
             return
         total = self.signs.clone()
@@ -110,4 +108,3 @@ class ADA(nn.Module):
 
     def extra_repr(self) -> str:
         return f"target={self.target}, interval={self.interval}, speed_images={self.speed_images}"
-

@@ -34,9 +34,7 @@ class DiffAugment(nn.Module):
         super().__init__()
         unknown = [p for p in policy if p not in POLICIES]
         if unknown:
-            raise ConfigError(
-                f"augment.policy has {unknown[0]!r}; allowed: {', '.join(POLICIES)}"
-            )
+            raise ConfigError(f"augment.policy has {unknown[0]!r}; allowed: {', '.join(POLICIES)}")
         self.policy = tuple(policy)
         self.translation = float(translation)
         self.cutout = float(cutout)

@@ -8,7 +8,8 @@ One iteration (stylegan2-ada-pytorch ``training/loss.py``, in D-first order):
 * ``Greg`` every 4th G step: the path length penalty on half a batch, its own step
   (``regularizer.path_length``).
 
-The lazy phases' optimizers carry StyleGAN2's lr/beta correction (:func:`gans.terms.lazy_correction`).
+The lazy phases' optimizers carry StyleGAN2's lr/beta correction
+(:func:`gans.terms.lazy_correction`).
 Every generated image in training comes from style mixing with probability ``style_mixing``:
 a second latent's w takes over the layers from a random crossover point (Sec. 3.1 of
 Karras et al. 2019). Samples use the tracked average w for the truncation trick

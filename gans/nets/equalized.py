@@ -70,9 +70,7 @@ class EqualConv2d(nn.Module):
         padding: int | None = None,
     ) -> None:
         super().__init__()
-        self.weight = nn.Parameter(
-            torch.randn(out_channels, in_channels, kernel_size, kernel_size)
-        )
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.scale = he_constant(in_channels * kernel_size * kernel_size, gain)
         self.padding = kernel_size // 2 if padding is None else padding
