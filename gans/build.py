@@ -80,6 +80,15 @@ def config_error(exc: BaseException | None) -> ConfigError | None:
     return None
 
 
+def takes_augment(game: type) -> bool:
+    """Whether the game class (or a class it extends) takes an ``augment`` argument."""
+    return any(
+        "augment" in inspect.signature(k.__init__).parameters
+        for k in game.__mro__
+        if "__init__" in vars(k)
+    )
+
+
 def build_model(cfg: DictConfig) -> Game:
     """The game ``cfg.model`` names, with the run's plain config attached for checkpoints."""
     if "_target_" not in cfg.model:
@@ -91,7 +100,7 @@ def build_model(cfg: DictConfig) -> Game:
         cfg = _as_gan_family(cfg)
     first_stage = read_first_stage(cfg)
     extra = {"augment": cfg.augment} if cfg.get("augment") else {}
-    if extra and "augment" not in inspect.signature(get_class(cfg.model._target_)).parameters:
+    if extra and not takes_augment(get_class(cfg.model._target_)):
         raise ConfigError(
             f"augment=... augments what a discriminator sees in the GAN family; model="
             f"{cfg.model.get('name')} ({cfg.model._target_}) takes none: use augment=none"

@@ -63,12 +63,14 @@ class ProGANGame(GANGame):
         self.stage_now = -1
         needed = self.schedule_images()
         if batch_size and iterations and needed > int(batch_size) * int(iterations):
+            end = self.progress(int(iterations) * int(batch_size))
             rank_zero_warn(
                 f"model=progan: the progressive schedule needs {needed:,} real images to reach "
                 f"{self.generator.resolutions[-1]}x{self.generator.resolutions[-1]} with alpha 1, "
                 f"but iterations={iterations} x data.batch_size={batch_size} shows "
                 f"{int(iterations) * int(batch_size):,}: the run ends at "
-                f"{self.progress(int(iterations) * int(batch_size))}; shorten "
+                f"{self.generator.resolutions[end[0]]}x{self.generator.resolutions[end[0]]}, "
+                f"alpha {end[1]:.2f}; shorten "
                 "model.schedule.fade_images/stable_images or raise iterations"
             )
 
