@@ -68,9 +68,10 @@ def test_ada_p_rises_when_d_is_sure_of_the_reals_and_falls_when_it_is_not():
 
 
 def test_ada_logs_p_and_keeps_it_in_the_checkpoint(tiny_config, tmp_path):
-    # target -2: any r_t (in [-1, 1]) is above it, so p rises by 16 images / 64 at each of the 3 D steps
+    # target -2: any r_t (in [-1, 1]) is above it: p rises by 16 images / 64 at each D step
     cfg = tiny_config("augment=ada", "augment.speed_images=64", "augment.interval=1",
-                      "augment.target=-2", "iterations=3", "regularizer=r1", "logger=csv")  # fmt: skip
+                      "augment.target=-2", "iterations=3", "regularizer=r1",
+                      "logger=csv")  # fmt: skip
     train(cfg)
     ckpt = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["state_dict"]["augment.p"].item() == pytest.approx(0.75)

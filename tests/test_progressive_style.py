@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 QUIET = ["logger=none", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
 BASE = ["data=digits", "data.image_size=16", "data.batch_size=8", "metrics=none"]
 SG2_TINY = [*BASE, "model=stylegan2", "model.generator.channel_base=64",
-            "model.generator.channel_max=8", "model.latent.dim=8", "model.generator.w_dim=8"]  # fmt: skip
+            "model.generator.channel_max=8", "model.latent.dim=8",
+            "model.generator.w_dim=8"]  # fmt: skip
 PG_TINY = [*BASE, "model=progan", "model.generator.channel_base=64",
            "model.generator.channel_max=8", "model.latent.dim=8",
            "model.schedule.fade_images=24", "model.schedule.stable_images=16"]  # fmt: skip
@@ -174,7 +175,8 @@ def test_style_mixing_uses_the_second_latent_from_the_crossover_on():
 def test_two_iterations_write_a_checkpoint_and_a_grid_and_sample(tmp_path, model):
     base = SG2_TINY if model == "stylegan2" else PG_TINY
     cfg = compose_config([*base, "logger=csv", "iterations=2", "sample_every=1",
-                          "trainer.enable_progress_bar=false", f"paths.run_dir={tmp_path}"])  # fmt: skip
+                          "trainer.enable_progress_bar=false",
+                          f"paths.run_dir={tmp_path}"])  # fmt: skip
     summary = train(cfg)
     assert summary["iterations"] == 2
     assert (tmp_path / "checkpoints" / "last.ckpt").exists()
@@ -206,7 +208,8 @@ def test_progan_grows_by_images_seen_and_resets_adam_at_each_new_resolution(tmp_
     import csv
 
     (log,) = tmp_path.glob("csv/**/metrics.csv")
-    rows = list(csv.DictReader(open(log)))
+    with open(log) as f:
+        rows = list(csv.DictReader(f))
     progress = [(int(float(r["progress/resolution"])), round(float(r["progress/alpha"]), 3))
                 for r in rows]  # fmt: skip
     assert progress[:8] == [(4, 1.0), (4, 1.0), (8, 0.0), (8, 0.333), (8, 0.667), (8, 1.0),
@@ -247,7 +250,8 @@ def test_two_cpu_ranks_end_with_identical_weights(tmp_path, model):
                  f"paths.run_dir={run}"]  # fmt: skip
     env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, str(ROOT / "tests" / "ddp_job.py"), *overrides],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+                          cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = [torch.load(run / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
     for r in ranks:
@@ -256,4 +260,3 @@ def test_two_cpu_ranks_end_with_identical_weights(tmp_path, model):
         assert torch.equal(value, ranks[1][key]), key
     if model == "stylegan2":
         assert ranks[0]["augment.p"] > 0  # p moved, identically on both ranks
-

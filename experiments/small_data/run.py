@@ -110,7 +110,8 @@ def train_and_score(
     run([sys.executable, "-m", "gans.evaluate", f"ckpt={last}", f"num_samples={NUM}",
          f"metrics.num_reference={NUM}", f"metrics.cache_dir={cache}", f"out={out}",
          f"+data.root={DIGITS}", f"+data.datamodule.root={DIGITS}",
-         f"+data.cache_dir={cache}/n10000", f"+data.datamodule.cache_dir={cache}/n10000"])  # fmt: skip
+         f"+data.cache_dir={cache}/n10000",
+         f"+data.datamodule.cache_dir={cache}/n10000"])  # fmt: skip
     scored = json.loads(out.read_text())
     state = torch.load(last, map_location="cpu", weights_only=True)["state_dict"]
     summary = json.loads((folder / "summary.json").read_text())
@@ -155,7 +156,8 @@ def floors(runs: Path, cache: Path) -> dict[int, float]:
 
 def table(records: list[dict], floor: dict[int, float], rates: dict, budget: float) -> str:
     rows = [
-        "| model | augment | images | iterations | FID | KID | precision | recall | ADA's final p |",
+        "| model | augment | images | iterations | FID | KID | precision | recall "
+        "| ADA's final p |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for k in SUBSETS:
@@ -202,8 +204,9 @@ def main() -> None:
     records = [json.loads(p.read_text()) for p in sorted(runs.glob("*-n*/eval-*.json"))]
     floor = floors(runs, cache)
     (HERE / "results.json").write_text(
-        json.dumps({"budget_s": args.budget, "rates": rates, "floors": floor,
-                    "runs": records}, indent=2)  # fmt: skip
+        json.dumps(
+            {"budget_s": args.budget, "rates": rates, "floors": floor, "runs": records}, indent=2
+        )  # fmt: skip
     )
     replace_table(HERE / "README.md", table(records, floor, rates, args.budget))
 
