@@ -4,17 +4,18 @@
     python benchmarks/throughput.py --models dcgan --iterations 400 --repeats 3
 
 For each model (DCGAN, WGAN-GP, the MLP GAN, the notes' VAE and its convolutional variant,
-InfoGAN, cGAN, cDCGAN, SAGAN, BigGAN, Pix2Pix, CycleGAN) both contenders get the same networks
-(built from the model's config, same seed), the same optimizers, the same objective object, the
-same 32x32 digits tensor and the model's batch size:
+InfoGAN, cGAN, cDCGAN, SAGAN, BigGAN, Pix2Pix, CycleGAN, VQGAN, StyleGAN2) both contenders get
+the same networks (built from the model's config, same seed), the same optimizers, the same
+objective object, the same 32x32 digits tensor and the model's batch size:
 
 * **plain**: the loop a lab writes: a shuffled ``DataLoader`` over a ``TensorDataset``, the
   family's steps written inline (a D step, n_critic of them for WGAN-GP with its gradient
   penalty, then a G step, both given the batch's labels for the conditional SAGAN and BigGAN,
   and BigGAN's moving average of G after each G step; the VAE's one step; InfoGAN's D+Q step
   then G step; Pix2Pix's D then G step and CycleGAN's generators then discriminators step, as
-  the reference code orders them, on digit folders), and ``loss.item()`` printed every
-  ``log_every`` iterations;
+  the reference code orders them, on digit folders; StyleGAN2's four phases as
+  stylegan2-ada-pytorch runs them, with its moving average of G), and ``loss.item()`` printed
+  every ``log_every`` iterations;
 * **gans.train**: ``train(cfg)`` with the production defaults (sample grids, checkpoints, metrics,
   W&B offline), only the run length changed. Its optimizers run torch's fused (Adam) or
   multi-tensor (RMSprop) kernels, which torch picks by itself only on CUDA; the plain loop gets
@@ -73,10 +74,14 @@ PER_MODEL["cyclegan"] = ["data=unpaired_folder", f"data.root={FOLDERS}/unpaired"
 # VQGAN stage 1 as experiments/vqgan trains it (batch 32, the classifier perceptual loss), with the
 # discriminator on from the start: the full iteration, adaptive weight included.
 PER_MODEL["vqgan"] = ["model.disc_start=0", "data.holdout=200", "metrics=none"]
+# StyleGAN2 at 32x32 with the widths of experiments/small_data (32 down to 16 channels, z and w
+# 64): every phase of the `auto` spec (lazy R1, path length, style mixing, EMA) at CPU size.
+PER_MODEL["stylegan2"] = ["model.generator.channel_base=512", "model.generator.channel_max=32",
+                          "model.latent.dim=64", "model.generator.w_dim=64"]  # fmt: skip
 #: heavier iterations get a third of the run (WGAN-GP: 5 critic steps with a double backward;
 #: InfoGAN: the paper's 17M-parameter MNIST networks; SAGAN and BigGAN: ResNets, BigGAN with 4
 #: D steps per iteration)
-SHORTER = ("wgan_gp", "infogan", "sagan", "biggan", "cyclegan", "vqgan")
+SHORTER = ("wgan_gp", "infogan", "sagan", "biggan", "cyclegan", "vqgan", "stylegan2")
 #: where the plain loop runs: the device gans.train picks (trainer.accelerator=auto)
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 #: a loop body: one labelled batch in; the losses when it closed a generator iteration, else None
@@ -376,6 +381,70 @@ def plain_vqgan(cfg: DictConfig, dm: DigitsDataModule) -> Step:
     return step
 
 
+def plain_stylegan2(cfg: DictConfig) -> Step:
+    """stylegan2-ada-pytorch's iteration written as one loop body: Dmain (logistic loss on style-
+    mixed fakes), Dreg every 16th batch (R1 times 16), Gmain, Greg every 4th (path length on half
+    a batch times 4), then G's moving average; both Adams with the lazy lr/beta correction."""
+    G = instantiate(cfg.model.generator).to(DEVICE)
+    D = instantiate(cfg.model.discriminator).to(DEVICE)
+    G_ema = copy.deepcopy(G).requires_grad_(False).eval()
+    r1, pl = cfg.regularizer.r1, cfg.regularizer.path_length
+    opts = []
+    for net, every, key in ((D, r1.every, "discriminator"), (G, pl.every, "generator")):
+        c = every / (every + 1)
+        settings = cfg.optimizer[key]
+        opts.append(torch.optim.Adam(net.parameters(), lr=settings.lr * c,
+                                     betas=tuple(b**c for b in settings.betas)))  # fmt: skip
+    opt_d, opt_g = opts
+    dim, mixing, beta = cfg.model.latent.dim, cfg.model.style_mixing, cfg.ema.decay
+    pl_mean = torch.zeros((), device=DEVICE)
+    batches = 0
+
+    def styles(n: int) -> torch.Tensor:
+        z, z2 = torch.randn(n, dim, device=DEVICE), torch.randn(n, dim, device=DEVICE)
+        cutoff = torch.randint(1, G.num_ws, (n,), device=DEVICE)
+        cutoff = torch.where(torch.rand(n, device=DEVICE) < mixing, cutoff, G.num_ws)
+        return G.ws(z, mix=z2, cutoff=cutoff)
+
+    def step(x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        nonlocal batches, pl_mean
+        batches += 1
+        with torch.no_grad():
+            fake = G.synthesis(styles(x.shape[0]))
+        loss_d = F.softplus(D(fake)).mean() + F.softplus(-D(x)).mean()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        if batches % r1.every == 0:
+            real = x.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(D(real).sum(), real, create_graph=True)
+            penalty = grad.square().sum(dim=(1, 2, 3)).mean() * (r1.gamma / 2) * r1.every
+            opt_d.zero_grad(set_to_none=True)
+            penalty.backward()
+            opt_d.step()
+        loss_g = F.softplus(-D(G.synthesis(styles(x.shape[0])))).mean()
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        if batches % pl.every == 0:
+            ws = styles(x.shape[0] // pl.batch_shrink)
+            images = G.synthesis(ws)
+            noise = torch.randn_like(images) / math.sqrt(images.shape[2] * images.shape[3])
+            (grad,) = torch.autograd.grad((images * noise).sum(), ws, create_graph=True)
+            lengths = grad.square().sum(2).mean(1).sqrt()
+            pl_mean = pl_mean.lerp(lengths.mean().detach(), pl.decay)
+            loss = (lengths - pl_mean).square().mean() * pl.weight * pl.every
+            opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+            opt_g.step()
+        with torch.no_grad():
+            for p_ema, p in zip(G_ema.state_dict().values(), G.state_dict().values(), strict=True):
+                p_ema.lerp_(p, 1 - beta)
+        return loss_d, loss_g
+
+    return step
+
+
 PLAIN = {"gan": plain_gan, "vae": plain_vae, "infogan": plain_infogan, "pix2pix": plain_pix2pix}
 
 
@@ -396,6 +465,8 @@ def tensors(cfg: DictConfig) -> tuple[torch.Tensor, torch.Tensor, Step]:
         dm.holdout = cfg.data.holdout  # the same training part, and the classifier trained on it
         dm.hold_out()
         return dm.dataset.images, dm.dataset.labels, plain_vqgan(cfg, dm)
+    if family == "stylegan2":
+        return dm.dataset.images, dm.dataset.labels, plain_stylegan2(cfg)
     return dm.dataset.images, dm.dataset.labels, PLAIN[family](cfg)
 
 
@@ -475,7 +546,7 @@ def breakdown(cfg: DictConfig) -> list[tuple[str, float]]:
     rows = [
         ("data (next batch + to device)", total("train_dataloader_next", "batch_to_device")),
         ("discriminator steps", total("gans/Dmain", "gans/DGmain", "gans/Dreg")),
-        ("generator steps", total("gans/Gmain")),
+        ("generator steps", total("gans/Gmain", "gans/Greg")),
         ("VAE steps (encoder + decoder)", total("gans/VAEmain")),
         ("VQGAN autoencoder steps", total("gans/AEmain")),
         ("logging (every log_every)", total("gans/log_stats")),
@@ -503,7 +574,7 @@ def main() -> None:
     parser.add_argument(
         "--models",
         default="dcgan,wgan_gp,gan,vae,vae_conv,infogan,cgan,cdcgan,sagan,biggan,pix2pix,cyclegan,"
-        "vqgan",
+        "vqgan,stylegan2",
     )
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)

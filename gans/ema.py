@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
@@ -19,9 +22,10 @@ def ema_decay(decay: float, warmup: int, num_updates: int) -> float:
 
 class NetworkEMA(AveragedModel):
     """theta_ema <- decay_t * theta_ema + (1 - decay_t) * theta after every iteration
-    (Karras et al. 2018; Yazici et al. 2019). Built on ``torch.optim.swa_utils.AveragedModel``
-    with ``use_buffers=True``, so BatchNorm running statistics are averaged too; its copy is frozen
-    and saved in the module's state_dict, so checkpoints carry it."""
+    (Karras et al. 2018; Yazici et al. 2019). A ``torch.optim.swa_utils.AveragedModel`` (its
+    copy of the network and its ``n_averaged`` counter, so checkpoints keep their keys) with
+    buffers averaged too (BatchNorm running statistics); the copy is frozen and saved in the
+    module's state_dict, so checkpoints carry it."""
 
     def __init__(
         self, network: nn.Module, decay: float = 0.999, warmup: int = 10, start: int = 0
@@ -32,21 +36,41 @@ class NetworkEMA(AveragedModel):
         self.warmup = int(warmup)
         self.start = int(start)
 
-        self._beta = self.decay
-
-        def average(avg: Tensor, new: Tensor, num_averaged: Tensor) -> Tensor:
-            return torch.lerp(new, avg, self._beta) if avg.is_floating_point() else new
-
-        super().__init__(network, avg_fn=average, use_buffers=True)
+        self._updates: int | None = 0
+        super().__init__(network, use_buffers=True)
         self.module.requires_grad_(False)
         self.module.eval()
 
+    @torch.no_grad()
     def update(self, network: nn.Module, iteration: int) -> None:
-        """Fold the current network into the average after iteration ``iteration``."""
+        """Fold the current network into the average after iteration ``iteration``: one
+        ``torch._foreach_lerp_`` per device and dtype over every floating parameter and buffer
+        (integer buffers are copied), with no host synchronisation (``AveragedModel``'s own
+        update reads its counter on the host twice per call, a stall per iteration on a GPU).
+        The first update, and every update before ``start``, copies."""
+        if self._updates is None:  # once per process, and after a checkpoint is loaded
+            self._updates = int(self.n_averaged)
         # before ``start`` the average is a copy (BigGAN-PyTorch's --ema_start)
-        started = iteration >= self.start
-        self._beta = ema_decay(self.decay, self.warmup, iteration - self.start) if started else 0.0
-        self.update_parameters(network)
+        started = iteration >= self.start and self._updates > 0
+        beta = ema_decay(self.decay, self.warmup, iteration - self.start) if started else 0.0
+        groups: dict[tuple[torch.device, torch.dtype], tuple[list[Tensor], list[Tensor]]] = {}
+        ours = itertools.chain(self.module.parameters(), self.module.buffers())
+        theirs = itertools.chain(network.parameters(), network.buffers())
+        for avg, new in zip(ours, theirs, strict=True):
+            averaged, current = groups.setdefault((avg.device, avg.dtype), ([], []))
+            averaged.append(avg.detach())
+            current.append(new.detach().to(avg.device))
+        for (_, dtype), (averaged, current) in groups.items():
+            if dtype.is_floating_point and beta > 0:
+                torch._foreach_lerp_(averaged, current, 1.0 - beta)
+            else:
+                torch._foreach_copy_(averaged, current)
+        self.n_averaged += 1
+        self._updates += 1
+
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._updates = None
 
     def train(self, mode: bool = True) -> NetworkEMA:
         super().train(mode)

@@ -25,6 +25,10 @@ class Regularizer(Term):
     player = "discriminator"
     #: True for terms that need both players' gradients (see :class:`Consensus`).
     joint = False
+    #: whether :meth:`penalty` reads D's outputs (``real_out``, ``fake_out``) and the generated
+    #: batch: a separate lazy phase computes only what its terms read
+    uses_outputs = True
+    uses_fake = True
 
     def penalty(
         self,
@@ -80,6 +84,8 @@ class R1(Regularizer):
     name = "r1"
     on_real = True
     double_backward = True
+    uses_outputs = False
+    uses_fake = False
 
     def __init__(self, gamma: float = 10.0, every: int = 1, lazy: bool = False) -> None:
         super().__init__(0.5 * float(gamma), every, lazy)
@@ -96,6 +102,7 @@ class R2(R1):
 
     name = "r2"
     on_real = False
+    uses_fake = True
 
 
 class WeightClip(Regularizer):

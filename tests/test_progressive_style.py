@@ -244,7 +244,9 @@ def test_progan_resumed_mid_fade_equals_the_uninterrupted_run(tmp_path):
 def test_two_cpu_ranks_end_with_identical_weights(tmp_path, model):
     run = tmp_path / "run"
     base = SG2_TINY if model == "stylegan2" else PG_TINY
-    extra = ["augment=ada", "augment.speed_images=100"] if model == "stylegan2" else []
+    # target -2: p rises at every adjustment whatever D outputs (r_t >= -1)
+    extra = ["augment=ada", "augment.speed_images=100", "augment.target=-2"]
+    extra = extra if model == "stylegan2" else []
     overrides = [*base, *QUIET, *extra, "trainer=ddp_cpu", "iterations=5", "sample_every=0",
                  "regularizer.r1.every=2" if model == "stylegan2" else "log_every=1",
                  f"paths.run_dir={run}"]  # fmt: skip

@@ -191,16 +191,17 @@ def main() -> None:
     args = parser.parse_args()
     runs = Path(args.runs)
     cache = runs / "cache"
-    rates: dict[str, float] = {}
-    for model in args.models.split(","):
-        for augment in args.augments.split(","):
-            rates[f"{model}+{augment}"] = rate = calibrate(model, augment, runs, cache)
-            for k in map(int, args.subsets.split(",")):
-                iterations = max(1, int(rate * args.budget))
-                started = time.perf_counter()
-                record = train_and_score(model, augment, k, iterations, runs, cache)
-                record["wall_seconds"] = round(time.perf_counter() - started, 1)
-                print(json.dumps(record), flush=True)
+    pairs = [(m, a) for m in args.models.split(",") for a in args.augments.split(",")]
+    # every speed first, on an idle machine; then the runs, whose length no longer depends on it
+    rates = {f"{m}+{a}": calibrate(m, a, runs, cache) for m, a in pairs}
+    for model, augment in pairs:
+        rate = rates[f"{model}+{augment}"]
+        for k in map(int, args.subsets.split(",")):
+            iterations = max(1, int(rate * args.budget))
+            started = time.perf_counter()
+            record = train_and_score(model, augment, k, iterations, runs, cache)
+            record["wall_seconds"] = round(time.perf_counter() - started, 1)
+            print(json.dumps(record), flush=True)
     records = [json.loads(p.read_text()) for p in sorted(runs.glob("*-n*/eval-*.json"))]
     floor = floors(runs, cache)
     (HERE / "results.json").write_text(

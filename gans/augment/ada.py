@@ -90,7 +90,8 @@ class ADA(nn.Module):
         if not self.adaptive:
             return
         signs = real_logits.detach().float().sign()
-        self.signs += torch.stack([signs.sum(), torch.tensor(float(signs.numel()))]).to(self.signs)
+        count = torch.full((), float(signs.numel()), device=signs.device)
+        self.signs += torch.stack([signs.sum(), count]).to(self.signs)
         if step % self.interval:
             return
         total = self.signs.clone()

@@ -272,17 +272,17 @@ class GANGame(Game):
         self,
         reg: Regularizer,
         x: Tensor,
-        fake: Tensor,
+        fake: Tensor | None,
         y: Tensor | None,
-        real_out: Tensor,
-        fake_out: Tensor,
+        real_out: Tensor | None,
+        fake_out: Tensor | None,
     ) -> Tensor | None:
         """A D regularizer's term on the batch as D sees it (packed)."""
         pack = self.pack
         return reg.penalty(
             self.critic if self.augment is not None else self.discriminator,
             pack_samples(x, pack),
-            pack_samples(fake, pack),
+            None if fake is None else pack_samples(fake, pack),
             self.d_condition(y),
             real_out,
             fake_out,
@@ -318,13 +318,18 @@ class GANGame(Game):
 
     def discriminator_reg_step(self, x: Tensor, y: Tensor | None) -> None:
         """Dreg: the separate lazy regularizers alone, times their interval, as their own step
-        (StyleGAN2's lazy R1; the optimizer is corrected by :func:`gans.terms.lazy_correction`)."""
+        (StyleGAN2's lazy R1; the optimizer is corrected by :func:`gans.terms.lazy_correction`);
+        G(z) and D's outputs are computed only when a lazy term reads them (R1 reads neither)."""
+        lazy = self.terms_of("discriminator", lazy=True)
         with self.playing("discriminator"):
-            with torch.no_grad():
-                fake = self.fake(x.shape[0], y)
-            real_out, fake_out = self.judge(x, y), self.judge(fake, y)
+            fake = real_out = fake_out = None
+            if any(reg.uses_fake or reg.uses_outputs for reg in lazy):
+                with torch.no_grad():
+                    fake = self.fake(x.shape[0], y)
+            if any(reg.uses_outputs for reg in lazy):
+                real_out, fake_out = self.judge(x, y), self.judge(fake, y)
             loss = None
-            for reg in self.terms_of("discriminator", lazy=True):
+            for reg in lazy:
                 term = self._penalty(reg, x, fake, y, real_out, fake_out)
                 if term is not None:
                     self.record(**{f"reg/{reg.name}": term})
