@@ -44,7 +44,7 @@ class NetworkEMA(AveragedModel):
     @torch.no_grad()
     def update(self, network: nn.Module, iteration: int) -> None:
         """Fold the current network into the average after iteration ``iteration``: one
-        ``torch._foreach_lerp_`` per device and dtype over every floating parameter and buffer
+        ``torch._foreach_lerp`` per device and dtype over every floating parameter and buffer
         (integer buffers are copied), with no host synchronisation (``AveragedModel``'s own
         update reads its counter on the host twice per call, a stall per iteration on a GPU).
         The first update, and every update before ``start``, copies."""
@@ -62,9 +62,9 @@ class NetworkEMA(AveragedModel):
             current.append(new.detach().to(avg.device))
         for (_, dtype), (averaged, current) in groups.items():
             if dtype.is_floating_point and beta > 0:
-                torch._foreach_lerp_(averaged, current, 1.0 - beta)
-            else:
-                torch._foreach_copy_(averaged, current)
+                # lerp(new, avg, beta), as before this was foreach: the same bits
+                current = torch._foreach_lerp(current, averaged, beta)
+            torch._foreach_copy_(averaged, current)
         self.n_averaged += 1
         self._updates += 1
 

@@ -28,12 +28,16 @@ SHORT = {
 }
 CYCLEGAN_TINY = ["model.generator_ab.base_channels=8", "model.generator_ab.n_blocks=1",
                  "model.discriminator_a.base_channels=8"]  # fmt: skip
-#: the VQGAN stages' networks have other names than TINY's
+#: the VQGAN stages', StyleGAN2's and ProGAN's networks have other names than TINY's
 OWN_SIZES = {
     "vqgan": ["model.encoder.ch=8", "model.quantizer.num_codes=16", "model.quantizer.dim=8",
               "model.discriminator.base_channels=8", "metrics.classifier.steps=20"],
     "vqgan_transformer": ["model.transformer.width=16", "model.transformer.depth=1",
                           "model.transformer.heads=2"],
+    "stylegan2": ["model.generator.channel_base=64", "model.generator.channel_max=8",
+                  "model.latent.dim=8", "model.generator.w_dim=8"],
+    "progan": ["model.generator.channel_base=64", "model.generator.channel_max=8",
+               "model.latent.dim=8"],
 }  # fmt: skip
 #: commands that cannot run on this machine, and what their one line must say instead
 EXPLAINED = {

@@ -50,7 +50,17 @@ MODELS: dict[str, tuple[list[str], str]] = {
          "model.latent.dim=64", "model.generator.w_dim=64"],
         "StyleGAN2 (`auto` spec, widths 32-16, z and w 64), batch 32",
     ),
+    "progan": (
+        ["model=progan", "model.generator.channel_base=512", "model.generator.channel_max=32",
+         "model.latent.dim=64"],
+        "ProGAN (widths 32-16, z 64, batch 16), grown 4 -> 32 over the first 3/4 of the run",
+    ),
 }  # fmt: skip
+#: the (model, augment) pairs run on every subset; ProGAN runs once, on all 10,000 digits
+PAIRS = [(m, a) for m in ("dcgan", "stylegan2") for a in AUGMENTS]
+EXTRA = [("progan", "none", 10000)]
+#: ProGAN's calibration runs at 32x32 from its first iterations (its slowest resolution)
+CALIBRATE = {"progan": ["model.schedule.fade_images=16", "model.schedule.stable_images=16"]}
 COMMON = ["data=image_folder", "data.channels=1", "data.image_size=32", "metrics=none",
           "logger=csv", "trainer.enable_progress_bar=false", "seed=0", "log_every=50"]  # fmt: skip
 NUM = 5000
@@ -74,6 +84,12 @@ def subset_folder(k: int, runs: Path) -> Path:
     return folder
 
 
+def progressive(iterations: int) -> list[str]:
+    """ProGAN's seven phases (4x4 stable, then fade + stable at 8, 16, 32) in 3/4 of the run."""
+    phase = max(1, int(0.75 * iterations * 16 / 7))
+    return [f"model.schedule.fade_images={phase}", f"model.schedule.stable_images={phase}"]
+
+
 def train_command(model: str, augment: str, k: int, runs: Path, cache: Path) -> list[str]:
     overrides, _ = MODELS[model]
     extra = ADA if augment == "ada" else []
@@ -87,7 +103,8 @@ def calibrate(model: str, augment: str, runs: Path, cache: Path) -> float:
     summary = out / "summary.json"
     if not summary.exists():
         shutil.rmtree(out, ignore_errors=True)
-        run([*train_command(model, augment, 1000, runs, cache), "iterations=100000",
+        run([*train_command(model, augment, 1000, runs, cache), *CALIBRATE.get(model, []),
+             "iterations=100000",
              "+trainer.max_time=00:00:00:40", "sample_every=0", "checkpoint_every=100000",
              f"hydra.run.dir={out}"])  # fmt: skip
     return float(json.loads(summary.read_text())["iterations_per_s"])
@@ -103,7 +120,8 @@ def train_and_score(
         return json.loads(record_file.read_text())
     if trained_to(last) < iterations:
         resume = [f"ckpt_path={last}"] if last.exists() else []
-        run([*train_command(model, augment, k, runs, cache), f"iterations={iterations}",
+        schedule = progressive(iterations) if model == "progan" else []
+        run([*train_command(model, augment, k, runs, cache), *schedule, f"iterations={iterations}",
              f"sample_every={iterations}", f"checkpoint_every={max(1, iterations // 4)}",
              f"hydra.run.dir={folder}", *resume])  # fmt: skip
     out = folder / "eval.json"
@@ -184,24 +202,27 @@ def table(records: list[dict], floor: dict[int, float], rates: dict, budget: flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--budget", type=float, default=180.0, help="training seconds per run")
-    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--models", default="dcgan,stylegan2")
     parser.add_argument("--augments", default=",".join(AUGMENTS))
     parser.add_argument("--subsets", default=",".join(map(str, SUBSETS)))
     parser.add_argument("--runs", default=str(ROOT / "outputs" / "small_data"))
+    parser.add_argument("--no-extra", dest="extra", action="store_false",
+                        help="leave out ProGAN's one run")  # fmt: skip
     args = parser.parse_args()
     runs = Path(args.runs)
     cache = runs / "cache"
-    pairs = [(m, a) for m in args.models.split(",") for a in args.augments.split(",")]
+    subsets = list(map(int, args.subsets.split(",")))
+    runs_to_do = [(m, a, k) for m in args.models.split(",") for a in args.augments.split(",")
+                  for k in subsets if (m, a) in PAIRS]  # fmt: skip
+    runs_to_do += [run_ for run_ in EXTRA if args.extra and run_[2] in subsets]
     # every speed first, on an idle machine; then the runs, whose length no longer depends on it
-    rates = {f"{m}+{a}": calibrate(m, a, runs, cache) for m, a in pairs}
-    for model, augment in pairs:
-        rate = rates[f"{model}+{augment}"]
-        for k in map(int, args.subsets.split(",")):
-            iterations = max(1, int(rate * args.budget))
-            started = time.perf_counter()
-            record = train_and_score(model, augment, k, iterations, runs, cache)
-            record["wall_seconds"] = round(time.perf_counter() - started, 1)
-            print(json.dumps(record), flush=True)
+    rates = {f"{m}+{a}": calibrate(m, a, runs, cache) for m, a, _ in runs_to_do}
+    for model, augment, k in runs_to_do:
+        iterations = max(1, int(rates[f"{model}+{augment}"] * args.budget))
+        started = time.perf_counter()
+        record = train_and_score(model, augment, k, iterations, runs, cache)
+        record["wall_seconds"] = round(time.perf_counter() - started, 1)
+        print(json.dumps(record), flush=True)
     records = [json.loads(p.read_text()) for p in sorted(runs.glob("*-n*/eval-*.json"))]
     floor = floors(runs, cache)
     (HERE / "results.json").write_text(

@@ -376,8 +376,16 @@ class GANGame(Game):
         generator: torch.Generator,
         ema: bool,
     ) -> Tensor:
-        """G(z[, y]): z ~ p(z) from ``generator`` unless ``inputs`` gives the latent vectors;
-        for a conditional game, labels uniform over the classes (drawn after z) unless given."""
+        """G(z[, y]) for :meth:`sample_inputs`' z and y."""
+        z, y = self.sample_inputs(n, labels, inputs, generator)
+        return self.network("generator", ema)(z, y)
+
+    def sample_inputs(
+        self, n: int, labels: Tensor | None, inputs: Tensor | None, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor | None]:
+        """(z, y) on the module's device: z ~ p(z) from ``generator`` unless ``inputs`` gives the
+        latent vectors; for a conditional game, labels uniform over the classes (drawn after z)
+        unless given, else None."""
         z = (
             inputs
             if inputs is not None
@@ -390,7 +398,7 @@ class GANGame(Game):
                     self.num_classes, (z.shape[0],), generator=generator, device=generator.device
                 )
             y = labels.to(self.device)
-        return self.network("generator", ema)(z.to(self.device), y)
+        return z.to(self.device), y
 
     def check_fits(self, shape: tuple[int, ...]) -> None:
         """G's samples have the data's ``shape`` and D takes them (2 * ``pack`` samples)."""

@@ -105,17 +105,9 @@ class StyleGAN2Game(GANGame):
         ema: bool,
     ) -> Tensor:
         """G(z[, y]) at :attr:`truncation_psi`, noise inputs drawn from ``generator``."""
-        z = inputs if inputs is not None else self.prior.sample(n, generator.device, generator)
-        y = None
-        if self.conditional:
-            if labels is None:
-                labels = torch.randint(
-                    self.num_classes, (z.shape[0],), generator=generator, device=generator.device
-                )
-            y = labels.to(self.device)
+        z, y = self.sample_inputs(n, labels, inputs, generator)
         g = self.network("generator", ema)
-        ws = g.ws(z.to(self.device), y, truncation_psi=self.truncation_psi)
-        return g.synthesis(ws, generator)
+        return g.synthesis(g.ws(z, y, truncation_psi=self.truncation_psi), generator)
 
     @torch.no_grad()
     def style_mixing_grid(
