@@ -38,6 +38,13 @@ def run_config(
     if overrides:
         check_restorable(overrides)
         cfg = OmegaConf.merge(cfg, overrides)
+        # the saved config is resolved: data.datamodule's copies of data.* no longer follow them
+        data = OmegaConf.create(overrides).get("data") or {}
+        module = cfg.get("data", {}).get("datamodule")
+        given = data.get("datamodule") or {}
+        for key, value in data.items():
+            if module is not None and key in module and key not in given:
+                module[key] = value
     return cfg
 
 

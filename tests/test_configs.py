@@ -143,3 +143,15 @@ def test_model_and_data_that_do_not_fit_fail_with_one_line(tmp_path):
         ConfigError, match=r"model.generator.image_size needs \$\{data.image_size\}"
     ):
         train(cfg)
+
+
+def test_a_data_override_of_a_restored_run_reaches_its_resolved_datamodule():
+    from gans.restore import run_config
+
+    saved = compose_config(["data=image_folder", "data.root=/old", "paths.run_dir=/tmp/x"])
+    checkpoint = {"gans": {"config": OmegaConf.to_container(saved, resolve=True)}}
+    cfg = run_config(checkpoint, {"data": {"root": "/new", "batch_size": 8}})
+    assert cfg.data.root == "/new" and cfg.data.datamodule.root == "/new"
+    assert cfg.data.datamodule.batch_size == 8
+    cfg = run_config(checkpoint, {"data": {"root": "/new", "datamodule": {"root": "/other"}}})
+    assert cfg.data.datamodule.root == "/other"  # an explicit datamodule value wins
