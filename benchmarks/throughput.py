@@ -4,18 +4,18 @@
     python benchmarks/throughput.py --models dcgan --iterations 400 --repeats 3
 
 For each model (DCGAN, WGAN-GP, the MLP GAN, the notes' VAE and its convolutional variant,
-InfoGAN, cGAN, cDCGAN, SAGAN, BigGAN, Pix2Pix, CycleGAN, VQGAN, StyleGAN2) both contenders get
-the same networks (built from the model's config, same seed), the same optimizers, the same
-objective object, the same 32x32 digits tensor and the model's batch size:
+InfoGAN, cGAN, cDCGAN, SAGAN, BigGAN, Pix2Pix, CycleGAN, VQGAN, StyleGAN2, ProGAN) both
+contenders get the same networks (built from the model's config, same seed), the same
+optimizers, the same objective object, the same 32x32 digits tensor and the model's batch size:
 
 * **plain**: the loop a lab writes: a shuffled ``DataLoader`` over a ``TensorDataset``, the
   family's steps written inline (a D step, n_critic of them for WGAN-GP with its gradient
-  penalty, then a G step, both given the batch's labels for the conditional SAGAN and BigGAN,
-  and BigGAN's moving average of G after each G step; the VAE's one step; InfoGAN's D+Q step
-  then G step; Pix2Pix's D then G step and CycleGAN's generators then discriminators step, as
-  the reference code orders them, on digit folders; StyleGAN2's four phases as
-  stylegan2-ada-pytorch runs them, with its moving average of G), and ``loss.item()`` printed
-  every ``log_every`` iterations;
+  penalty, ProGAN's at full resolution with its gradient penalty and drift, then a G step, both
+  given the batch's labels for the conditional SAGAN and BigGAN, and the moving average of G
+  after each G step; the VAE's one step; InfoGAN's D+Q step then G step; Pix2Pix's D then G
+  step and CycleGAN's generators then discriminators step, as the reference code orders them,
+  on digit folders; StyleGAN2's four phases as stylegan2-ada-pytorch runs them, with its moving
+  average of G), and ``loss.item()`` printed every ``log_every`` iterations;
 * **gans.train**: ``train(cfg)`` with the production defaults (sample grids, checkpoints, metrics,
   W&B offline), only the run length changed. Its optimizers run torch's fused (Adam) or
   multi-tensor (RMSprop) kernels, which torch picks by itself only on CUDA; the plain loop gets
@@ -76,12 +76,17 @@ PER_MODEL["cyclegan"] = ["data=unpaired_folder", f"data.root={FOLDERS}/unpaired"
 PER_MODEL["vqgan"] = ["model.disc_start=0", "data.holdout=200", "metrics=none"]
 # StyleGAN2 at 32x32 with the widths of experiments/small_data (32 down to 16 channels, z and w
 # 64): every phase of the `auto` spec (lazy R1, path length, style mixing, EMA) at CPU size.
+# ProGAN grown to 32x32 within the warm-up (one image per phase), then timed at full
+# resolution, where its iteration is WGAN-GP + drift; the widths of experiments/small_data.
+PER_MODEL["progan"] = ["model.generator.channel_base=512", "model.generator.channel_max=32",
+                       "model.latent.dim=64", "model.schedule.fade_images=1",
+                       "model.schedule.stable_images=1"]  # fmt: skip
 PER_MODEL["stylegan2"] = ["model.generator.channel_base=512", "model.generator.channel_max=32",
                           "model.latent.dim=64", "model.generator.w_dim=64"]  # fmt: skip
 #: heavier iterations get a third of the run (WGAN-GP: 5 critic steps with a double backward;
 #: InfoGAN: the paper's 17M-parameter MNIST networks; SAGAN and BigGAN: ResNets, BigGAN with 4
 #: D steps per iteration)
-SHORTER = ("wgan_gp", "infogan", "sagan", "biggan", "cyclegan", "vqgan", "stylegan2")
+SHORTER = ("wgan_gp", "infogan", "sagan", "biggan", "cyclegan", "vqgan", "stylegan2", "progan")
 #: where the plain loop runs: the device gans.train picks (trainer.accelerator=auto)
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 #: a loop body: one labelled batch in; the losses when it closed a generator iteration, else None
@@ -121,6 +126,7 @@ def plain_gan(cfg: DictConfig) -> Step:
     opt_d = instantiate(cfg.optimizer.discriminator)(D.parameters())
     gp_weight = cfg.regularizer.get("gradient_penalty", {}).get("weight", 0)
     clip = cfg.regularizer.get("weight_clip", {}).get("clip")
+    drift = cfg.regularizer.get("drift", {}).get("epsilon", 0)  # ProGAN's
     dim, n_critic = cfg.model.latent.dim, cfg.model.n_critic
     conditional = int(cfg.model.get("num_classes", 0) or 0) > 0
     ema = cfg.get("ema", {})
@@ -131,7 +137,10 @@ def plain_gan(cfg: DictConfig) -> Step:
         nonlocal d_steps, g_steps
         y = labels if conditional else None
         fake = G(torch.randn(x.shape[0], dim, device=DEVICE), y).detach()
-        loss_d = objective.d_loss(D(x, y), D(fake, y))
+        real_out = D(x, y)
+        loss_d = objective.d_loss(real_out, D(fake, y))
+        if drift:
+            loss_d = loss_d + drift * (real_out**2).mean()
         if gp_weight:
             loss_d = loss_d + gp_weight * gradient_penalty(D, x, fake)
         opt_d.zero_grad(set_to_none=True)
@@ -445,7 +454,8 @@ def plain_stylegan2(cfg: DictConfig) -> Step:
     return step
 
 
-PLAIN = {"gan": plain_gan, "vae": plain_vae, "infogan": plain_infogan, "pix2pix": plain_pix2pix}
+PLAIN = {"gan": plain_gan, "progan": plain_gan, "vae": plain_vae, "infogan": plain_infogan,
+         "pix2pix": plain_pix2pix}  # fmt: skip
 
 
 def tensors(cfg: DictConfig) -> tuple[torch.Tensor, torch.Tensor, Step]:
@@ -574,7 +584,7 @@ def main() -> None:
     parser.add_argument(
         "--models",
         default="dcgan,wgan_gp,gan,vae,vae_conv,infogan,cgan,cdcgan,sagan,biggan,pix2pix,cyclegan,"
-        "vqgan,stylegan2",
+        "vqgan,stylegan2,progan",
     )
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
