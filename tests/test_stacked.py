@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from gans.metrics.stacked import digit_triples, mode_count
+from gans.metrics.stacked import digit_readings, digit_triples, mode_count, stacked_scores
 from gans.train import train
 from tests import layouts
 from tests.conftest import TINY, compose_config
@@ -51,6 +51,30 @@ def test_triples_read_red_green_blue_as_hundreds_tens_units():
     assert digit_triples(images, Brightness()).tolist() == [123, 905, 0]
 
 
+class Sure(nn.Module):
+    """A stand-in classifier whose softmax is 0.95 on digit 7 when the channel is bright and
+    uniform over the ten digits when it is dark (a blurry channel)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bright = (x.mean(dim=(1, 2, 3)) > 0)[:, None]
+        peaked = torch.full((x.shape[0], 10), 0.05 / 9).index_fill(1, torch.tensor([7]), 0.95)
+        return torch.where(bright, peaked.log(), torch.zeros(x.shape[0], 10))
+
+
+def test_readings_report_the_softmax_confidence_of_each_channel():
+    images = torch.stack(
+        [torch.full((3, 8, 8), 1.0), torch.tensor([1.0, -1.0, 1.0])[:, None, None].expand(3, 8, 8)]
+    )
+    codes, confidence = digit_readings(images, Sure())
+    assert codes[0] == 777
+    assert confidence.flatten().tolist() == pytest.approx([0.95] * 4 + [0.1, 0.95])
+    scores = stacked_scores(codes, confidence, threshold=0.9)
+    # the blurry image's reading counts as a mode, but not as a confident one
+    assert scores["modes"] == 2 and scores["confident_modes"] == 1
+    assert scores["confident"] == 0.5
+    assert scores["confidence"] == pytest.approx((0.95 * 5 + 0.1) / 6)
+
+
 def test_a_short_stacked_mnist_run_logs_the_mode_count(tmp_path):
     layouts.mnist(tmp_path / "data", train=60, test=0)
     cfg = compose_config(
@@ -72,7 +96,8 @@ def test_a_short_stacked_mnist_run_logs_the_mode_count(tmp_path):
     )
     summary = train(cfg)
     scores = summary["metrics"]
-    assert set(scores) == {"modes", "kl"}
+    assert set(scores) == {"modes", "kl", "confidence", "confident", "confident_modes"}
+    assert 0.1 <= scores["confidence"] <= 1 and scores["confident_modes"] <= scores["modes"]
     assert 1 <= scores["modes"] <= 300 and 0 <= scores["kl"] <= math.log(1000) + 1e-9
     with open(next((tmp_path / "run").glob("csv/**/metrics.csv"))) as f:
         logged = [r for r in csv.DictReader(f) if r.get("stacked/modes")]

@@ -9,14 +9,16 @@ import torch
 from torch import nn
 
 from gans.callbacks.periodic import EveryIterations
-from gans.metrics.stacked import digit_triples, mode_count
+from gans.metrics.stacked import digit_readings, stacked_scores
 
 
 class StackedModes(EveryIterations):
     """Every ``every`` iterations and at the end, draw ``num_samples`` images from the game
     (its EMA when enabled; eval mode; the same noise each time; shared across ranks), classify
     each channel with the MNIST ``classifier`` and log ``stacked/modes`` (distinct digit triples
-    of 1,000) and ``stacked/kl`` (KL of their histogram to uniform). VEEGAN/PacGAN: 26,000.
+    of 1,000), ``stacked/kl`` (KL of their histogram to uniform), and how sure the readings are
+    (``stacked/confidence``, ``stacked/confident``, ``stacked/confident_modes``:
+    :func:`gans.metrics.stacked.stacked_scores`). VEEGAN/PacGAN: 26,000 samples.
     """
 
     def __init__(
@@ -34,24 +36,27 @@ class StackedModes(EveryIterations):
         self.seed = int(seed)
 
     @torch.no_grad()
-    def codes(self, trainer: L.Trainer, pl_module: Any) -> torch.Tensor:
+    def readings(self, trainer: L.Trainer, pl_module: Any) -> tuple[torch.Tensor, torch.Tensor]:
         rank, world = trainer.global_rank, trainer.world_size
         pl_module.sync_buffers()
         mine = -(-self.num_samples // world)  # equal shares, so all_gather needs no padding
         rng = torch.Generator().manual_seed(self.seed + rank)
         self.classifier.to(pl_module.device)
-        found = []
+        codes, confidence = [], []
         for start in range(0, mine, self.batch_size):
             n = min(self.batch_size, mine - start)
-            found.append(digit_triples(pl_module.sample(n, generator=rng), self.classifier))
-        codes = torch.cat(found)
+            code, sure = digit_readings(pl_module.sample(n, generator=rng), self.classifier)
+            codes.append(code)
+            confidence.append(sure)
+        code, sure = torch.cat(codes), torch.cat(confidence)
         if world > 1:
-            codes = pl_module.all_gather(codes).flatten()
-        return codes[: self.num_samples]
+            code = pl_module.all_gather(code).flatten()
+            sure = pl_module.all_gather(sure).reshape(-1, 3)
+        return code[: self.num_samples], sure[: self.num_samples]
 
     def run(self, trainer: L.Trainer, pl_module: Any) -> dict[str, float]:
         step = trainer.global_step
-        results = mode_count(self.codes(trainer, pl_module))
+        results = stacked_scores(*self.readings(trainer, pl_module))
         for logger in trainer.loggers:
             logger.log_metrics({f"stacked/{k}": v for k, v in results.items()}, step=step)
         return results
