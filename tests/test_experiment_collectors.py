@@ -1,0 +1,74 @@
+"""The experiment collectors on small fake results folders laid out as the runs write them."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load(path: str, name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def fake_job(folder: Path, overrides: list[str], fid: float | None) -> None:
+    """A Hydra job folder: its overrides, and summary.json (fid) or failed.json (None)."""
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    if fid is None:
+        (folder / "failed.json").write_text(json.dumps({"error": "diverged"}))
+    else:
+        (folder / "summary.json").write_text(json.dumps({"metrics": {"fid": fid, "kid": 1.0}}))
+
+
+def test_created_equal_collector_table_best_and_median(tmp_path: Path) -> None:
+    collect = load("experiments/created_equal/collect.py", "created_equal_collect")
+    runs = tmp_path / "runs"
+    search = runs / "wgan" / "search"
+    # two parts (a resumed search), one diverged job, one job still running (no summary)
+    fake_job(search / "part0" / "0", ["model=wgan", "optimizer.lr=0.001", "model.n_critic=2"], 30.0)
+    fake_job(search / "part0" / "1", ["model=wgan", "optimizer.lr=0.01", "model.n_critic=1"], None)
+    fake_job(
+        search / "part2" / "0", ["model=wgan", "optimizer.lr=0.0002", "model.n_critic=5"], 12.0
+    )
+    (search / "part2" / "1" / ".hydra").mkdir(parents=True)
+    for seed, fid in ((1, 14.0), (2, 10.0), (3, 18.0)):
+        fake_job(runs / "wgan" / "best" / f"seed{seed}", [f"seed={seed}"], fid)
+    fake_job(runs / "lsgan" / "search" / "part0" / "0", ["optimizer.beta1=0.5"], 20.0)
+
+    assert len(collect.finished_jobs(search)) == 3
+    best = collect.best_job(search)
+    assert best["fid"] == 12.0
+    assert best["params"] == ["optimizer.lr=0.0002", "model.n_critic=5"]
+
+    rows = {r["loss"]: r for r in collect.gather(runs)}
+    wgan = rows["wgan"]
+    assert (wgan["configurations"], wgan["diverged"]) == (3, 1)
+    assert wgan["median_fid"] == 30.0  # of 12, 30 and a diverged (worst) run
+    assert wgan["seed_fids"] == [14.0, 10.0, 18.0]
+    assert rows["lsgan"]["seed_fids"] == []
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{collect.START}\nold\n{collect.END}\nafter\n")
+    sys.argv = ["collect.py", "--runs", str(runs), "--out", str(tmp_path)]
+    collect.main()
+    body = readme.read_text()
+    assert "old" not in body and body.startswith("intro") and body.endswith("after\n")
+    line = next(s for s in body.splitlines() if s.startswith("| wgan "))
+    cells = [c.strip() for c in line.split("|")[1:-1]]
+    assert cells[1:4] == ["3 (1)", "12.0", "30.0"]
+    assert cells[5] == "14.0 ± 4.0 (n=3)" and cells[6:] == ["10.0", "14.0"]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert None in next(r for r in results if r["loss"] == "wgan")["search_fids"]
+    assert (tmp_path / "fid_boxplot.png").stat().st_size > 0
+    assert math.isinf(collect.job_record(search / "part0" / "1")["fid"])
