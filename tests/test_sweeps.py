@@ -66,6 +66,33 @@ def test_optuna_search_minimizes_the_returned_metric(tmp_path):
     assert set(best["best_params"]) == {"optimizer.lr", "optimizer.beta1", "model.n_critic"}
 
 
+def test_random_search_draws_distinct_configurations_from_the_wide_ranges(tmp_path):
+    result = run_train(
+        "hparams_search=random",
+        "hydra.sweeper.n_trials=3",
+        *TINY_RING,
+        "logger=none",
+        f"hydra.sweep.dir={tmp_path}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    drawn = []
+    for job in sorted(tmp_path.glob("*/summary.json")):
+        overrides = yaml.safe_load((job.parent / ".hydra" / "overrides.yaml").read_text())
+        params = dict(o.split("=", 1) for o in overrides if not o.startswith(("model=", "data")))
+        params = {k: v for k, v in params.items() if k.startswith(("optimizer.", "model.n_"))}
+        assert set(params) == {
+            "optimizer.lr",
+            "optimizer.beta1",
+            "optimizer.beta2",
+            "model.n_critic",
+        }
+        assert 1e-5 <= float(params["optimizer.lr"]) <= 1e-2
+        assert 0.9 <= float(params["optimizer.beta2"]) <= 0.9999
+        assert params["model.n_critic"] in {"1", "2", "3", "4", "5"}
+        drawn.append(params["optimizer.lr"])
+    assert len(set(drawn)) == 3
+
+
 def test_multirun_with_relaunching_ddp_is_refused_before_training(tmp_path):
     result = run_train(
         "-m", *TINY_RING, "trainer=ddp_cpu", "seed=1,2", f"hydra.sweep.dir={tmp_path}"
