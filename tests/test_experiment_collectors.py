@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,3 +73,30 @@ def test_created_equal_collector_table_best_and_median(tmp_path: Path) -> None:
     assert None in next(r for r in results if r["loss"] == "wgan")["search_fids"]
     assert (tmp_path / "fid_boxplot.png").stat().st_size > 0
     assert math.isinf(collect.job_record(search / "part0" / "1")["fid"])
+
+
+def test_mode_collapse_collector_mean_se_and_targets_per_data(tmp_path: Path) -> None:
+    collect = load("experiments/mode_collapse/collect.py", "mode_collapse_collect")
+    runs = tmp_path / "runs"
+    scores = {
+        # ring: every mode and >= 95% high quality meets the target; 94% does not
+        ("gan", "ring"): [(8, 0.96, 0.01), (8, 0.94, 0.02), (7, 0.99, 0.30)],
+        # grid: the target is 90%, so 0.92 with all 25 modes meets it
+        ("gan", "grid"): [(25, 0.92, 0.02), (24, 0.95, 0.05)],
+    }
+    for (variant, data), seeds in scores.items():
+        for job, (modes, hq, kl) in enumerate(seeds):
+            folder = runs / f"{variant}-{data}" / str(job)
+            folder.mkdir(parents=True)
+            metrics = {"modes": modes, "high_quality": hq, "reverse_kl": kl}
+            (folder / "summary.json").write_text(json.dumps({"metrics": metrics, "seconds": 60}))
+    spec = {"data": ["ring", "grid"], "variants": {"gan": [], "pacgan4": []}, "published": {}}
+    rows = {r["data"]: r for r in collect.gather(runs, spec)}
+    assert set(rows) == {"ring", "grid"}  # pacgan4 has no runs: no row
+    ring = rows["ring"]
+    assert (ring["seeds"], ring["target_met"]) == (3, 1)
+    mean, se = ring["modes"]
+    assert mean == pytest.approx(23 / 3) and se == pytest.approx(math.sqrt(1 / 3 / 3))
+    assert rows["grid"]["target_met"] == 1
+    text = collect.table(list(rows.values()), spec)
+    assert "| gan | 7.7 ± 0.3 | 96.3 ± 1.5 | 0.110 ± 0.095 | 1/3 | 60 |" in text

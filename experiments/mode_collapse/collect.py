@@ -23,6 +23,7 @@ from matplotlib import pyplot as plt  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 MODES = {"ring": 8, "grid": 25}
+HIGH_QUALITY = {"ring": 0.95, "grid": 0.90}  # the share a seed needs, with every mode, to meet it
 START, END = "<!-- table:start -->", "<!-- table:end -->"
 
 
@@ -46,7 +47,10 @@ def gather(runs: Path, spec: dict) -> list[dict]:
             if not summaries:
                 continue
             scores = [s["metrics"] for s in summaries]
-            hit = sum(m["modes"] == MODES[data] and m["high_quality"] >= 0.95 for m in scores)
+            hit = sum(
+                m["modes"] == MODES[data] and m["high_quality"] >= HIGH_QUALITY[data]
+                for m in scores
+            )
             row = {"variant": variant, "data": data, "seeds": len(scores), "target_met": hit}
             for key in ("modes", "high_quality", "reverse_kl"):
                 row[key] = mean_se([float(m[key]) for m in scores])
@@ -114,17 +118,18 @@ def plot(rows: list[dict], spec: dict, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, default=HERE / "runs")
+    parser.add_argument("--out", type=Path, default=HERE, help="README.md, results.json, plot")
     args = parser.parse_args()
     spec = yaml.safe_load((HERE / "variants.yaml").read_text())
     rows = gather(args.runs, spec)
-    (HERE / "results.json").write_text(json.dumps(rows, indent=1))
+    (args.out / "results.json").write_text(json.dumps(rows, indent=1))
     text = table(rows, spec)
-    readme = HERE / "README.md"
+    readme = args.out / "README.md"
     body = readme.read_text() if readme.exists() else f"{START}\n{END}\n"
     body = re.sub(f"{START}.*{END}", f"{START}\n{text}\n{END}", body, flags=re.S)
     readme.write_text(body)
     if rows:
-        plot(rows, spec, HERE / "coverage.png")
+        plot(rows, spec, args.out / "coverage.png")
     print(text)
 
 
