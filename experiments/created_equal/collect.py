@@ -85,6 +85,15 @@ def fmt(value: float) -> str:
     return f"{value:.1f}" if math.isfinite(value) else "diverged"
 
 
+def short(override: str) -> str:
+    """``key=value`` with a float value to 3 significant digits."""
+    key, value = override.split("=", 1)
+    try:
+        return f"{key}={float(value):.3g}" if "." in value or "e" in value else override
+    except ValueError:
+        return override
+
+
 def table(rows: list[dict]) -> str:
     lines = [
         "| loss | configurations (diverged) | best FID | median FID | best configuration "
@@ -98,7 +107,7 @@ def table(rows: list[dict]) -> str:
             if len(seeds) > 1 else "")  # fmt: skip
         lowest = fmt(min(r["seed_fids"])) if r["seed_fids"] else ""
         middle = fmt(statistics.median(r["seed_fids"])) if r["seed_fids"] else ""
-        config = " ".join(f"`{p}`" for p in r["best_params"])
+        config = " ".join(f"`{short(p)}`" for p in r["best_params"])
         lines.append(
             f"| {r['loss']} | {r['configurations']} ({r['diverged']}) | {fmt(r['best_fid'])} "
             f"| {fmt(r['median_fid'])} | {config} | {spread} | {lowest} | {middle} |"
