@@ -1,13 +1,14 @@
 """Regenerate the mode-collapse table: every variant x data x seed, then collect.
 
     python experiments/mode_collapse/run.py              # all of variants.yaml (resumes)
-    python experiments/mode_collapse/run.py --jobs 2 --only gan pacgan2 --seeds 3
+    python experiments/mode_collapse/run.py --jobs 2 --only gan pacgan4 --seeds 3
 
-Each (variant, data) pair is one Hydra multirun, ``python -m gans.train -m ... seed=0,...,9``,
-under ``experiments/mode_collapse/runs/<variant>-<data>/<job>``; ``--jobs`` of them run at once,
-one CPU thread each. Pairs whose jobs all wrote ``summary.json`` are skipped. Then ``collect.py``
-writes ``results.json``, the README table and ``coverage.png``, and ``stacked.py`` the
-stacked-MNIST table (``--no-stacked`` skips it).
+Each (variant, data) pair runs as Hydra multiruns, ``python -m gans.train -m <budget> <final>
+<variant> data=<data> seed=...`` (the lists of ``variants.yaml``), under
+``experiments/mode_collapse/runs/<variant>-<data>/<seed>``, ``--chunk`` seeds per multirun and
+``--jobs`` multiruns at once, one CPU thread each. Seeds that wrote ``summary.json`` are skipped
+(a rerun resumes). Then ``collect.py`` writes ``results.json``, the README table and
+``coverage.png``, and ``stacked.py`` the stacked-MNIST table (``--no-stacked`` skips it).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
 
-def command(variant: list[str], budget: list[str], data: str, seeds: int, out: Path) -> list[str]:
+def command(
+    variant: list[str], budget: list[str], data: str, seeds: list[int], out: Path
+) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -35,21 +38,32 @@ def command(variant: list[str], budget: list[str], data: str, seeds: int, out: P
         *budget,
         *variant,
         f"data={data}",
-        f"seed={','.join(str(s) for s in range(seeds))}",
+        f"seed={','.join(str(s) for s in seeds)}",
         f"hydra.sweep.dir={out}",
-        "hydra.sweep.subdir=${hydra.job.num}",
+        "hydra.sweep.subdir=${seed}",
     ]
 
 
-def done(out: Path, seeds: int) -> bool:
-    return all((out / str(job) / "summary.json").exists() for job in range(seeds))
+def variant_overrides(entry: list[str] | dict | None) -> list[str]:
+    """A variant is a list of overrides, or {data: [...], overrides: [...]}."""
+    return list(entry.get("overrides", [])) if isinstance(entry, dict) else list(entry or [])
+
+
+def variant_data(entry: list[str] | dict | None, spec: dict) -> list[str]:
+    return list(entry.get("data", spec["data"])) if isinstance(entry, dict) else spec["data"]
+
+
+def missing(out: Path, seeds: int) -> list[int]:
+    """The seeds of ``out`` without a ``summary.json`` (a finished run)."""
+    return [s for s in range(seeds) if not (out / str(s) / "summary.json").exists()]
 
 
 def launch(name: str, cmd: list[str], out: Path) -> tuple[str, int, float]:
     out.mkdir(parents=True, exist_ok=True)
+    print(f"{name}: started", flush=True)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
     started = time.perf_counter()
-    with open(out / "multirun.log", "w") as log:
+    with open(out / f"multirun-{name.split()[-1]}.log", "a") as log:
         code = subprocess.call(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - started
     print(f"{name}: exit {code} in {seconds:.0f} s", flush=True)
@@ -60,6 +74,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="multiruns at once (one core each)")
     parser.add_argument("--seeds", type=int, default=None, help="default: variants.yaml's")
+    parser.add_argument("--chunk", type=int, default=5, help="seeds per multirun")
     parser.add_argument("--only", nargs="*", default=None, help="variant names to run")
     parser.add_argument("--runs", type=Path, default=HERE / "runs")
     parser.add_argument(
@@ -69,15 +84,18 @@ def main() -> int:
     spec = yaml.safe_load((HERE / "variants.yaml").read_text())
     seeds = args.seeds or int(spec["seeds"])
     todo = []
-    for variant, overrides in spec["variants"].items():
+    budget = [*spec["budget"], *spec.get("final", [])]
+    for variant, entry in spec["variants"].items():
         if args.only and variant not in args.only:
             continue
-        for data in spec["data"]:
+        for data in variant_data(entry, spec):
             out = args.runs / f"{variant}-{data}"
-            if not done(out, seeds):
-                cmd = command(overrides or [], spec["budget"], data, seeds, out)
-                todo.append((f"{variant}-{data}", cmd, out))
-    print(f"{len(todo)} multiruns of {seeds} seeds to run, {args.jobs} at a time", flush=True)
+            left = missing(out, seeds)
+            for start in range(0, len(left), args.chunk):
+                chunk = left[start : start + args.chunk]
+                cmd = command(variant_overrides(entry), budget, data, chunk, out)
+                todo.append((f"{variant}-{data} seeds {chunk[0]}-{chunk[-1]}", cmd, out))
+    print(f"{len(todo)} multiruns of up to {args.chunk} seeds, {args.jobs} at a time", flush=True)
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda t: launch(*t), todo))
     failed = [name for name, code, _ in results if code]

@@ -39,9 +39,11 @@ START, END = "<!-- stacked:start -->", "<!-- stacked:end -->"
 # DCGAN with 16 base channels (a quarter of the paper's width, the default run's) to fit the CPU
 # budget; PacGAN's stacked-MNIST experiment is DCGAN with a packed discriminator.
 NETS = ["model.generator.base_channels=16", "model.discriminator.base_channels=16"]
+# A packed D judges data.batch_size / pack inputs; PacGAN's code keeps DCGAN's 64 D inputs per
+# step, each of `pack` images, so the packed run draws 128 images per step.
 VARIANTS = {
     "dcgan": ["model=dcgan", *NETS],
-    "dcgan_pack2": ["model=dcgan", *NETS, "model.pack=2"],
+    "dcgan_pack2": ["model=dcgan", *NETS, "model.pack=2", "data.batch_size=128"],
 }
 
 
