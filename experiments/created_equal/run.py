@@ -2,7 +2,7 @@
 loss, then the best configuration of each with 5 seeds.
 
     python experiments/created_equal/run.py                # search, best seeds, collect (resumes)
-    python experiments/created_equal/run.py --trials 10 --seeds 5 --iterations 500
+    python experiments/created_equal/run.py --trials 10 --seeds 5 --iterations 400
 
 Per loss, phase 1 is one Hydra multirun of ``hparams_search=random`` (Optuna's random sampler
 over the learning rate, Adam's betas and D steps per G step) under
@@ -32,7 +32,7 @@ from collect import best_job, finished_jobs  # noqa: E402
 
 # The presets the study compares, each with Adam (Lucic et al. 2018 train every model with Adam;
 # WGAN's own RMSProp has no betas to search) and without WGAN's 100-step critic warm-up (not in
-# Lucic et al.; it would be 2,500 extra critic steps of a 500-iteration run).
+# Lucic et al.; it would be 2,500 extra critic steps of a 400-iteration run).
 LOSSES: dict[str, list[str]] = {
     "nonsaturating": ["model=dcgan", "loss=nonsaturating"],
     "minimax": ["model=dcgan", "loss=minimax"],
@@ -121,7 +121,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=10, help="configurations per loss")
     parser.add_argument("--seeds", type=int, default=5, help="seeds of each loss's best")
-    parser.add_argument("--iterations", type=int, default=500, help="G iterations per run")
+    parser.add_argument("--iterations", type=int, default=400, help="G iterations per run")
     parser.add_argument("--sampler-seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2, help="multiruns at once (one core each)")
     parser.add_argument("--only", nargs="*", default=None, help="losses to run")
