@@ -14,6 +14,7 @@ import argparse
 import json
 import math
 import statistics
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -23,7 +24,10 @@ matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-START, END = "<!-- table:start -->", "<!-- table:end -->"
+sys.path.insert(0, str(HERE.parent))
+
+from markers import END, START, replace_between  # noqa: E402, F401
+
 SEARCHED = ("optimizer.lr", "optimizer.beta1", "optimizer.beta2", "model.n_critic")
 
 
@@ -132,13 +136,6 @@ def boxplot(rows: list[dict], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def replace_between(readme: Path, text: str) -> None:
-    body = readme.read_text()
-    head, rest = body.split(START)
-    _, tail = rest.split(END)
-    readme.write_text(f"{head}{START}\n{text}\n{END}{tail}")
 
 
 def main() -> None:

@@ -27,8 +27,11 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE.parent))
+
+from markers import replace_between  # noqa: E402
+
 FLOOR = ROOT / "experiments" / "fid_floor" / "floor-mnist.json"
-START, END = "<!-- table:start -->", "<!-- table:end -->"
 PROTOCOL = ["metrics.num_samples=5000", "metrics.num_reference=5000"]
 # conf/preset/dcgan_mnist.yaml before the search, spelt out so the comparison outlives adoption
 BEFORE = [
@@ -133,10 +136,7 @@ def main() -> int:
     chosen = repeat("best", [f"{k}={v}" for k, v in best["params"].items()], args)
     floor = json.loads(FLOOR.read_text())["scores"]["fid"]
     text = table(baseline, chosen, best["params"], floor)
-    readme = HERE / "README.md"
-    body = readme.read_text()
-    head, rest = body.split(START)
-    readme.write_text(f"{head}{START}\n{text}\n{END}{rest.split(END)[1]}")
+    replace_between(HERE / "README.md", text)
     print(text)
     return 0
 

@@ -31,6 +31,9 @@ import yaml
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE.parent))
+
+from markers import replace_between  # noqa: E402
 
 from gans.metrics.coverage import mode_coverage  # noqa: E402
 from gans.restore import datamodule, restore  # noqa: E402
@@ -105,13 +108,6 @@ def table(records: list[dict], spec: dict) -> str:
     return "\n".join(lines)
 
 
-def replace_between(readme: Path, text: str) -> None:
-    body = readme.read_text()
-    head, rest = body.split(START)
-    _, tail = rest.split(END)
-    readme.write_text(f"{head}{START}\n{text}\n{END}{tail}")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="runs at once (one core each)")
@@ -144,7 +140,7 @@ def main() -> int:
         )
     if not args.only:
         (HERE / "ablation.json").write_text(json.dumps(records, indent=1) + "\n")
-        replace_between(HERE / "README.md", table(records, spec))
+        replace_between(HERE / "README.md", table(records, spec), START, END)
     print(table(records, spec))
     return 1 if any(codes) else 0
 

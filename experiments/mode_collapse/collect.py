@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -22,9 +22,12 @@ matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from markers import END, START, replace_between  # noqa: E402, F401
+
 MODES = {"ring": 8, "grid": 25}
 HIGH_QUALITY = {"ring": 0.95, "grid": 0.90}  # the share a seed needs, with every mode, to meet it
-START, END = "<!-- table:start -->", "<!-- table:end -->"
 
 
 def mean_se(values: list[float]) -> tuple[float, float]:
@@ -124,10 +127,7 @@ def main() -> None:
     rows = gather(args.runs, spec)
     (args.out / "results.json").write_text(json.dumps(rows, indent=1))
     text = table(rows, spec)
-    readme = args.out / "README.md"
-    body = readme.read_text() if readme.exists() else f"{START}\n{END}\n"
-    body = re.sub(f"{START}.*{END}", f"{START}\n{text}\n{END}", body, flags=re.S)
-    readme.write_text(body)
+    replace_between(args.out / "README.md", text)
     if rows:
         plot(rows, spec, args.out / "coverage.png")
     print(text)

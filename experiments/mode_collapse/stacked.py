@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -31,6 +30,9 @@ from gans.data.transforms import to_signed_unit
 from gans.metrics.evaluator import load_or_train_classifier
 from gans.metrics.stacked import digit_readings, mode_count, stacked_scores
 from gans.train import CONF_DIR
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from markers import replace_between  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -145,10 +147,7 @@ def main() -> None:
         if grids:
             shutil.copy(grids[-1], HERE / f"stacked_{name}.png")
     text = table(record)
-    readme = HERE / "README.md"
-    body = readme.read_text()
-    body = re.sub(f"{START}.*{END}", f"{START}\n{text}\n{END}", body, flags=re.S)
-    readme.write_text(body)
+    replace_between(HERE / "README.md", text, START, END)
     print(text)
     real = record["real"]
     print(f"classifier held-out accuracy {real['classifier_accuracy']:.4f}; "
