@@ -66,6 +66,29 @@ def test_optuna_search_minimizes_the_returned_metric(tmp_path):
     assert set(best["best_params"]) == {"optimizer.lr", "optimizer.beta1", "model.n_critic"}
 
 
+def test_an_optuna_search_in_sqlite_resumes_where_it_stopped(tmp_path):
+    """hydra.sweeper.storage=sqlite:///... keeps the study, so a second command adds trials to
+    it (Optuna 2, which the sweeper requires, cannot open it with SQLAlchemy 2)."""
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    for part, trials in ((0, 2), (1, 1)):
+        result = run_train(
+            "hparams_search=optuna",
+            f"hydra.sweeper.n_trials={trials}",
+            f"hydra.sweeper.storage={storage}",
+            "hydra.sweeper.study_name=resumed",
+            *TINY_RING,
+            "logger=none",
+            f"hydra.sweep.dir={tmp_path / f'part{part}'}",
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+    import optuna
+
+    study = optuna.load_study(study_name="resumed", storage=storage)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
+    best = yaml.safe_load((tmp_path / "part1" / "optimization_results.yaml").read_text())
+    assert best["best_value"] == pytest.approx(min(t.value for t in study.trials))
+
+
 def test_random_search_draws_distinct_configurations_from_the_wide_ranges(tmp_path):
     result = run_train(
         "hparams_search=random",
