@@ -86,3 +86,20 @@ def test_prior_kinds_and_ranges():
     assert n.std().item() == pytest.approx(1.0, rel=0.05)
     with pytest.raises(ConfigError, match="model.latent.prior"):
         LatentPrior(7, "cauchy")
+
+
+def test_mlp_networks_take_pacgans_n02_initialisation():
+    torch.manual_seed(0)
+    g = mlp.Generator(2, [2], hidden=[400, 400], output="linear", init="N02")
+    d = mlp.Discriminator([2], hidden=[200, 200], maxout=5, pack=4, init="N02")
+    for net in (g, d):
+        linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+        weights = torch.cat([m.weight.flatten() for m in linears])
+        assert weights.std().item() == pytest.approx(0.02, rel=0.05)
+        assert all(float(m.bias.abs().max()) == 0.0 for m in linears)
+    default = mlp.Discriminator([2], hidden=[200], init="default").features[1].weight
+    assert default.abs().max().item() == pytest.approx(
+        1 / 2**0.5, rel=0.05
+    )  # PyTorch: U(+-1/sqrt(fan_in))
+    with pytest.raises(ConfigError, match="model.\\*.init=N01 is unknown"):
+        mlp.Generator(2, [2], init="N01")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from gans.errors import ConfigError
+
 
 def dcgan_init(module: nn.Module) -> None:
     """Radford et al. 2016, Sec. 4: weights ~ N(0, 0.02); BatchNorm scale ~ N(1, 0.02), shift 0."""
@@ -26,3 +28,26 @@ def spectral_norm_all(module: nn.Module) -> nn.Module:
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             spectral_norm(m)
     return module
+
+
+INITS = ("ortho", "N02", "xavier", "default")
+
+
+def initialise(module: nn.Module, kind: str) -> None:
+    """BigGAN's choices (Brock et al. 2019, Sec. 3: orthogonal, Saxe et al. 2014; BigGAN-PyTorch
+    ``--G_init``: ortho, N02 = N(0, 0.02), xavier) for every conv and linear weight, biases 0;
+    ``default`` keeps PyTorch's. PacGAN's 2-D networks use N02 (Lin et al. 2018, code)."""
+    if kind not in INITS:
+        raise ConfigError(f"model.*.init={kind} is unknown; allowed: {', '.join(INITS)}")
+    if kind == "default":
+        return
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            if kind == "ortho":
+                nn.init.orthogonal_(m.weight)
+            elif kind == "N02":
+                nn.init.normal_(m.weight, 0.0, 0.02)
+            else:
+                nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)

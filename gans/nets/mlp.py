@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from gans.errors import ConfigError
 from gans.nets.conditioning import LatentWithLabel, Projection, ProjectionDiscriminator
-from gans.nets.init import spectral_norm_all
+from gans.nets.init import initialise, spectral_norm_all
 
 
 def _hidden(key: str, hidden: Sequence[int]) -> list[int]:
@@ -30,7 +30,8 @@ def _packing(pack: int) -> int:
 
 
 class Generator(nn.Module):
-    """z -> Linear/[BatchNorm]/ReLU blocks -> Linear -> ``output``, reshaped to data_shape."""
+    """z -> Linear/[BatchNorm]/ReLU blocks -> Linear -> ``output``, reshaped to data_shape;
+    weights initialised by ``init`` (:func:`gans.nets.init.initialise`)."""
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class Generator(nn.Module):
         batch_norm: bool = True,
         output: str = "tanh",
         num_classes: int = 0,
+        init: str = "default",
     ) -> None:
         super().__init__()
         if int(latent_dim) <= 0:
@@ -60,6 +62,7 @@ class Generator(nn.Module):
                 f"model.generator.output={output!r} is unknown; allowed: tanh, linear"
             )
         self.net = nn.Sequential(*layers)
+        initialise(self, init)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         return self.net(self.condition(z, y)).view(z.shape[0], *self.data_shape)
@@ -83,7 +86,8 @@ class Discriminator(ProjectionDiscriminator):
 
     Blocks are Linear + LeakyReLU(``negative_slope``), or maxout units when ``maxout`` > 0
     (pieces per unit). ``pack`` = m: the input is m samples concatenated (PacGAN, see
-    :func:`gans.nets.pack.pack`), so the first layer is m times wider.
+    :func:`gans.nets.pack.pack`), so the first layer is m times wider. Weights initialised by
+    ``init`` (:func:`gans.nets.init.initialise`).
     """
 
     def __init__(
@@ -95,6 +99,7 @@ class Discriminator(ProjectionDiscriminator):
         spectral_norm: bool = False,
         maxout: int = 0,
         pack: int = 1,
+        init: str = "default",
     ) -> None:
         super().__init__()
         if int(maxout) < 0 or int(maxout) == 1:
@@ -110,5 +115,6 @@ class Discriminator(ProjectionDiscriminator):
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(width, 1)
         self.projection = Projection(num_classes, width)
+        initialise(self, init)
         if spectral_norm:
             spectral_norm_all(self)

@@ -26,28 +26,7 @@ from gans.nets.conditioning import (
     check_num_classes,
 )
 from gans.nets.dcgan import num_stages
-from gans.nets.init import spectral_norm_all
-
-INITS = ("ortho", "N02", "xavier", "default")
-
-
-def initialise(module: nn.Module, kind: str) -> None:
-    """BigGAN's choices (Brock et al. 2019, Sec. 3: orthogonal, Saxe et al. 2014; BigGAN-PyTorch
-    ``--G_init``: ortho, N02 = N(0, 0.02), xavier) for every conv and linear weight."""
-    if kind not in INITS:
-        raise ConfigError(f"model.*.init={kind} is unknown; allowed: {', '.join(INITS)}")
-    if kind == "default":
-        return
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            if kind == "ortho":
-                nn.init.orthogonal_(m.weight)
-            elif kind == "N02":
-                nn.init.normal_(m.weight, 0.0, 0.02)
-            else:
-                nn.init.xavier_uniform_(m.weight)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
+from gans.nets.init import initialise, spectral_norm_all
 
 
 class GBlock(nn.Module):
