@@ -80,7 +80,7 @@ def shortened(command: str, where: Path, last: Path | None) -> list[str]:
         if any(k == "data" or k.startswith("data.") for k in keys):
             size = [o for o in size if not o.startswith("data.image_size")]
         extra = [*size, *RUN]
-        if "hparams_search=optuna" in given:
+        if any(w.startswith("hparams_search=") for w in given):
             extra = [o for o in extra if o != "metrics=none"] + [
                 *METRICS,
                 "hydra.sweeper.n_trials=2",
