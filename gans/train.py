@@ -204,6 +204,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         "run_dir": cfg.paths.run_dir,
         "iterations": iterations,
         "iterations_this_run": iterations - model.start_iteration,
+        # False when a signal stopped the run early: scripts that skip finished runs read this
+        "finished": interrupt.stopped_at is None and iterations >= int(cfg.iterations),
         "seconds": seconds,
         "iterations_per_s": (iterations - model.start_iteration) / max(seconds, 1e-9),
         "checkpoints": cfg.paths.checkpoints,

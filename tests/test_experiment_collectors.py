@@ -90,6 +90,10 @@ def test_mode_collapse_collector_mean_se_and_targets_per_data(tmp_path: Path) ->
             folder.mkdir(parents=True)
             metrics = {"modes": modes, "high_quality": hq, "reverse_kl": kl}
             (folder / "summary.json").write_text(json.dumps({"metrics": metrics, "seconds": 60}))
+    stopped = runs / "gan-grid" / "7"  # a Ctrl-C writes a summary too: not a finished run
+    stopped.mkdir(parents=True)
+    metrics = {"modes": 3, "high_quality": 0.01, "reverse_kl": 1.0}
+    (stopped / "summary.json").write_text(json.dumps({"metrics": metrics, "finished": False}))
     spec = {"data": ["ring", "grid"], "variants": {"gan": [], "pacgan4": []}, "published": {}}
     rows = {r["data"]: r for r in collect.gather(runs, spec)}
     assert set(rows) == {"ring", "grid"}  # pacgan4 has no runs: no row
@@ -97,6 +101,6 @@ def test_mode_collapse_collector_mean_se_and_targets_per_data(tmp_path: Path) ->
     assert (ring["seeds"], ring["target_met"]) == (3, 1)
     mean, se = ring["modes"]
     assert mean == pytest.approx(23 / 3) and se == pytest.approx(math.sqrt(1 / 3 / 3))
-    assert rows["grid"]["target_met"] == 1
+    assert rows["grid"]["target_met"] == 1 and rows["grid"]["seeds"] == 2
     text = collect.table(list(rows.values()), spec)
     assert "| gan | 7.7 ± 0.3 | 96.3 ± 1.5 | 0.110 ± 0.095 | 1/3 | 60 |" in text

@@ -3,6 +3,7 @@ print the command that resumes it."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -66,12 +67,15 @@ def test_a_signal_stops_at_an_iteration_with_a_checkpoint_that_resumes(tmp_path,
     last = run / "checkpoints" / "last.ckpt"
     checkpoint = torch.load(last, weights_only=True)
     assert checkpoint["global_step"] == stopped >= 3
+    summary = json.loads((run / "summary.json").read_text())  # a stopped run is not finished
+    assert summary["iterations"] == stopped and summary["finished"] is False
     assert all(torch.isfinite(v.float()).all() for v in checkpoint["state_dict"].values())
     command = shlex.split(found[3])
     assert command[:3] == ["python", "-m", "gans.train"] and f"ckpt_path={last}" in command
     resumed = run_train(*command[3:], f"iterations={stopped + 2}")
     assert resumed.returncode == 0, resumed.stderr
     assert torch.load(last, weights_only=True)["global_step"] == stopped + 2
+    assert json.loads((run / "summary.json").read_text())["finished"] is True
 
 
 def test_a_second_ctrl_c_aborts_at_once():

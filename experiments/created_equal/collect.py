@@ -26,6 +26,7 @@ from matplotlib import pyplot as plt  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from finished import finished  # noqa: E402
 from markers import END, START, replace_between  # noqa: E402, F401
 
 SEARCHED = ("optimizer.lr", "optimizer.beta1", "optimizer.beta2", "model.n_critic")
@@ -33,8 +34,8 @@ SEARCHED = ("optimizer.lr", "optimizer.beta1", "optimizer.beta2", "model.n_criti
 
 def finished_jobs(folder: Path) -> list[Path]:
     """Job folders under ``folder`` that ended: a summary, or a recorded failure."""
-    ends = [*folder.glob("*/*/summary.json"), *folder.glob("*/*/failed.json")]
-    return sorted({p.parent for p in ends})
+    ended = [p.parent for p in folder.glob("*/*/summary.json") if finished(p.parent)]
+    return sorted({*ended, *(p.parent for p in folder.glob("*/*/failed.json"))})
 
 
 def job_record(job: Path, searched: tuple[str, ...] = SEARCHED) -> dict:
@@ -58,7 +59,7 @@ def best_job(folder: Path, searched: tuple[str, ...] = SEARCHED) -> dict | None:
 
 def seed_fids(folder: Path) -> list[float]:
     fids = []
-    for path in sorted(folder.glob("seed*/summary.json")):
+    for path in sorted(p for p in folder.glob("seed*/summary.json") if finished(p.parent)):
         value = json.loads(path.read_text()).get("metrics", {}).get("fid")
         fids.append(float(value) if value is not None else math.inf)
     return fids

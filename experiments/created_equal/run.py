@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
-from collect import best_job, finished_jobs  # noqa: E402
+from collect import best_job, finished, finished_jobs  # noqa: E402
 
 # The presets the study compares, each with Adam (Lucic et al. 2018 train every model with Adam;
 # WGAN's own RMSProp has no betas to search) and without WGAN's 100-step critic warm-up (not in
@@ -103,7 +103,7 @@ def best_seeds(loss: str, args: argparse.Namespace) -> int:
         return 1
     folder = args.runs / loss / "best"
     wanted = range(1, args.seeds + 1)
-    missing = [s for s in wanted if not (folder / f"seed{s}" / "summary.json").exists()]
+    missing = [s for s in wanted if not finished(folder / f"seed{s}")]
     if not missing:
         return 0
     overrides = [

@@ -29,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent))
 
+from finished import finished  # noqa: E402
 from markers import replace_between  # noqa: E402
 
 FLOOR = ROOT / "experiments" / "fid_floor" / "floor-mnist.json"
@@ -71,13 +72,13 @@ def seeds_of(folder: Path, seeds: int) -> list[float]:
     return [
         json.loads((folder / f"seed{s}" / "summary.json").read_text())["metrics"]["fid"]
         for s in range(seeds)
-        if (folder / f"seed{s}" / "summary.json").exists()
+        if finished(folder / f"seed{s}")
     ]
 
 
 def repeat(name: str, overrides: list[str], args: argparse.Namespace) -> list[float]:
     folder = args.runs / name
-    missing = [s for s in range(args.seeds) if not (folder / f"seed{s}" / "summary.json").exists()]
+    missing = [s for s in range(args.seeds) if not finished(folder / f"seed{s}")]
     if missing:
         train([*overrides, *PROTOCOL, f"seed={','.join(map(str, missing))}",
                f"hydra.sweep.dir={folder}", "hydra.sweep.subdir=seed${seed}"],

@@ -6,7 +6,7 @@ BatchNorm statistics at sampling, maxout units).
 
 Each ablation in ``variants.yaml``'s ``ablations`` is ``gans.train`` with the table's budget plus
 its own overrides, one seed per data, under ``runs/ablate/<name>-<data>``, two at a time on one
-core each; runs that wrote ``summary.json`` are skipped. Every finished run's last checkpoint is
+core each; runs that ran to their end are skipped. Every finished run's last checkpoint is
 then scored with PacGAN's protocol (the 2,500 points the training metric draws) four ways: the
 generator in eval mode (BatchNorm running statistics, what training logs), in train mode
 (statistics of each batch of 100, as it is trained), and its EMA copy in both modes when the run
@@ -33,6 +33,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE.parent))
 
+from finished import finished  # noqa: E402
 from markers import replace_between  # noqa: E402
 
 from gans.metrics.coverage import mode_coverage  # noqa: E402
@@ -86,6 +87,20 @@ def entry_data(entry: list[str] | dict, spec: dict) -> list[str]:
     return list(entry.get("data", spec["data"])) if isinstance(entry, dict) else spec["data"]
 
 
+DECAY = [
+    "optimizer.schedule.generator={kind:linear,start:50%,length:50%}",
+    "optimizer.schedule.discriminator={kind:linear,start:50%,length:50%}",
+]
+
+
+def described(overrides: list[str]) -> str:
+    """The overrides as table text, both players' linear decay over the second half in words."""
+    words = [f"`{o}`" for o in overrides if o not in DECAY]
+    if all(o in overrides for o in DECAY):
+        words.append("both lr -> 0 over the 2nd half")
+    return " ".join(words) or "(the 2,000-iteration budget)"
+
+
 def table(records: list[dict], spec: dict) -> str:
     modes = {"ring": 8, "grid": 25}
     lines = [
@@ -97,8 +112,7 @@ def table(records: list[dict], spec: dict) -> str:
         return "" if s is None else f"{s[0]:.0f} / {100 * s[1]:.1f}% / {s[2]:.3f}"
 
     for r in records:
-        over = " ".join(f"`{o}`" for o in overrides_of(spec["ablations"][r["name"]]))
-        over = over or "(the table's budget)"
+        over = described(overrides_of(spec["ablations"][r["name"]]))
         scores = r["scores"]
         lines.append(
             f"| {r['name']} | {r['data']} ({modes[r['data']]}) | {over} "
@@ -123,7 +137,7 @@ def main() -> int:
         for data in datas:
             out = args.runs / f"{name}-{data}"
             wanted.append((name, data, out))
-            if not (out / "summary.json").exists():
+            if not finished(out):
                 cmd = [*spec["budget"], *overrides, f"data={data}", "seed=0"]
                 todo.append((f"{name}-{data}", cmd, out))
     print(f"{len(todo)} ablation runs to train, {args.jobs} at a time", flush=True)
@@ -131,7 +145,7 @@ def main() -> int:
         codes = list(pool.map(lambda t: train(*t), todo))
     records = []
     for name, data, out in wanted:
-        if not (out / "summary.json").exists():
+        if not finished(out):
             continue
         summary = json.loads((out / "summary.json").read_text())
         scores = score(out / "checkpoints" / "last.ckpt")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from matplotlib import pyplot as plt  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from finished import finished  # noqa: E402
 from markers import END, START, replace_between  # noqa: E402, F401
 
 MODES = {"ring": 8, "grid": 25}
@@ -46,6 +48,7 @@ def gather(runs: Path, spec: dict) -> list[dict]:
             summaries = [
                 json.loads(p.read_text())
                 for p in sorted((runs / f"{variant}-{data}").glob("*/summary.json"))
+                if finished(p.parent)
             ]
             if not summaries:
                 continue
@@ -130,6 +133,14 @@ def main() -> None:
     replace_between(args.out / "README.md", text)
     if rows:
         plot(rows, spec, args.out / "coverage.png")
+    for row in rows:  # seed 0's last scatter plot beside the README
+        scatters = sorted(
+            (args.runs / f"{row['variant']}-{row['data']}").glob("0/**/scatter_*.png")
+        )
+        if scatters:
+            shutil.copy(
+                scatters[-1], args.out / f"scatter_{row['variant']}_{row['data']}_seed0.png"
+            )
     print(text)
 
 

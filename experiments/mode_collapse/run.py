@@ -6,7 +6,7 @@
 Each (variant, data) pair runs as Hydra multiruns, ``python -m gans.train -m <budget> <final>
 <variant> data=<data> seed=...`` (the lists of ``variants.yaml``), under
 ``experiments/mode_collapse/runs/<variant>-<data>/<seed>``, ``--chunk`` seeds per multirun and
-``--jobs`` multiruns at once, one CPU thread each. Seeds that wrote ``summary.json`` are skipped
+``--jobs`` multiruns at once, one CPU thread each. Seeds that ran to their end are skipped
 (a rerun resumes). Then ``collect.py`` writes ``results.json``, the README table and
 ``coverage.png``, and ``stacked.py`` the stacked-MNIST table (``--no-stacked`` skips it).
 """
@@ -25,6 +25,9 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE.parent))
+
+from finished import finished  # noqa: E402
 
 
 def command(
@@ -54,8 +57,8 @@ def variant_data(entry: list[str] | dict | None, spec: dict) -> list[str]:
 
 
 def missing(out: Path, seeds: int) -> list[int]:
-    """The seeds of ``out`` without a ``summary.json`` (a finished run)."""
-    return [s for s in range(seeds) if not (out / str(s) / "summary.json").exists()]
+    """The seeds of ``out`` that have not run to their end (:func:`finished`)."""
+    return [s for s in range(seeds) if not finished(out / str(s))]
 
 
 def launch(name: str, cmd: list[str], out: Path) -> tuple[str, int, float]:

@@ -3,7 +3,7 @@ PacGAN's packing, on the 10,000 real MNIST test digits in ../shared/data/mnist-t
 
     python experiments/mode_collapse/stacked.py [--iterations 1500] [--seeds 3] [--jobs 2]
 
-Runs that wrote summary.json are skipped (rerun to resume). Writes stacked.json and the README's
+Runs that ran to their end are skipped (rerun to resume). Writes stacked.json and the README's
 stacked-MNIST table: per seed and mean, the mode count and KL, and how sure the classifier is of
 its readings (mean softmax confidence per channel; share of images read with >= 0.9 in all three
 channels, and the modes among those), since blurry channels are read noisily and inflate the
@@ -32,6 +32,7 @@ from gans.metrics.stacked import digit_readings, mode_count, stacked_scores
 from gans.train import CONF_DIR
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from finished import finished  # noqa: E402
 from markers import replace_between  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -82,7 +83,7 @@ def real_count(root: Path, cache: Path) -> dict[str, float]:
 def train_run(name: str, overrides: list[str], seed: int, args: argparse.Namespace,
               root: Path, cache: Path) -> dict:  # fmt: skip
     out = args.runs / f"stacked-{name}-{args.iterations}" / str(seed)
-    if not (out / "summary.json").exists():
+    if not finished(out):
         command = [
             sys.executable, "-m", "gans.train", *overrides, "data=stacked_mnist",
             f"data.root={root}", "data.split=test", "data.count=50000", "data.download=true",
