@@ -32,9 +32,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
 from finished import finished  # noqa: E402
 from markers import replace_between  # noqa: E402
+from run import variant_data, variant_overrides  # noqa: E402  (an ablation is read as a variant)
 
 from gans.metrics.coverage import mode_coverage  # noqa: E402
 from gans.restore import datamodule, restore  # noqa: E402
@@ -78,15 +80,6 @@ def score(ckpt: Path) -> dict[str, list[float]]:
     return scores
 
 
-def overrides_of(entry: list[str] | dict) -> list[str]:
-    """An ablation is a list of overrides, or {data: [...], overrides: [...]}."""
-    return list(entry.get("overrides", [])) if isinstance(entry, dict) else list(entry or [])
-
-
-def entry_data(entry: list[str] | dict, spec: dict) -> list[str]:
-    return list(entry.get("data", spec["data"])) if isinstance(entry, dict) else spec["data"]
-
-
 DECAY = [
     "optimizer.schedule.generator={kind:linear,start:50%,length:50%}",
     "optimizer.schedule.discriminator={kind:linear,start:50%,length:50%}",
@@ -112,7 +105,7 @@ def table(records: list[dict], spec: dict) -> str:
         return "" if s is None else f"{s[0]:.0f} / {100 * s[1]:.1f}% / {s[2]:.3f}"
 
     for r in records:
-        over = described(overrides_of(spec["ablations"][r["name"]]))
+        over = described(variant_overrides(spec["ablations"][r["name"]]))
         scores = r["scores"]
         lines.append(
             f"| {r['name']} | {r['data']} ({modes[r['data']]}) | {over} "
@@ -133,7 +126,7 @@ def main() -> int:
     for name, entry in spec["ablations"].items():
         if args.only and name not in args.only:
             continue
-        overrides, datas = overrides_of(entry), entry_data(entry, spec)
+        overrides, datas = variant_overrides(entry), variant_data(entry, spec)
         for data in datas:
             out = args.runs / f"{name}-{data}"
             wanted.append((name, data, out))
