@@ -104,3 +104,36 @@ def test_mode_collapse_collector_mean_se_and_targets_per_data(tmp_path: Path) ->
     assert rows["grid"]["target_met"] == 1 and rows["grid"]["seeds"] == 2
     text = collect.table(list(rows.values()), spec)
     assert "| gan | 7.7 ± 0.3 | 96.3 ± 1.5 | 0.110 ± 0.095 | 1/3 | 60 |" in text
+
+
+def test_default_run_reads_the_study_and_the_seeds(tmp_path: Path) -> None:
+    optuna = pytest.importorskip("optuna")
+    run = load("experiments/default_run/run.py", "default_run_run")
+    storage = tmp_path / "search.db"
+    assert run.completed_trials(storage, "s") == []  # no study yet: the search starts
+    study = optuna.create_study(study_name="s", storage=f"sqlite:///{storage}")
+    for lr, fid in ((1e-3, 9.0), (2e-4, 7.5)):
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"optimizer.lr": lr},
+                distributions={
+                    "optimizer.lr": optuna.distributions.LogUniformDistribution(1e-4, 2e-3)
+                },
+                value=fid,
+            )
+        )
+    study.enqueue_trial({"optimizer.lr": 5e-4})  # waiting, as a killed search leaves one
+    done = run.completed_trials(storage, "s")
+    assert sorted(t["value"] for t in done) == [7.5, 9.0]
+
+    folder = tmp_path / "best"
+    for seed, fid, finished in ((0, 8.0, True), (1, 6.0, True), (2, 99.0, False)):
+        (folder / f"seed{seed}").mkdir(parents=True)
+        summary = {"metrics": {"fid": fid}, "finished": finished}
+        (folder / f"seed{seed}" / "summary.json").write_text(json.dumps(summary))
+    assert run.seeds_of(folder, 3) == [8.0, 6.0]  # the stopped seed is not counted
+
+    text = run.table([10.0, 12.0, 14.0], [8.0, 6.0], {"optimizer.lr": 2e-4}, floor=0.5)
+    rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines()}
+    assert "12.00 ± 2.00 | 24.0x" in rows["defaults before the search"]
+    assert "7.00 ± 1.41 | 14.0x" in rows["search's best: `optimizer.lr=0.0002`"]

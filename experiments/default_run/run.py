@@ -130,7 +130,7 @@ def main() -> int:
     best = min(scored, key=lambda t: t["value"])
     (HERE / "optimization_results.yaml").write_text(yaml.safe_dump({
         "command": f"python -m gans.train hparams_search=optuna_dcgan (n_trials={args.trials})",
-        "best_params": best["params"], "best_value": best["value"],
+        "best_params": dict(best["params"]), "best_value": best["value"],
         "trials": sorted(done, key=lambda t: (t["value"] is None, t["value"] or 0)),
     }, sort_keys=False))  # fmt: skip
     baseline = repeat("baseline", BEFORE, args)
