@@ -1,7 +1,7 @@
 """Stacked-MNIST mode count: real stacked digits (the classifier's ceiling), DCGAN, and DCGAN with
 PacGAN's packing, on the 10,000 real MNIST test digits in ../shared/data/mnist-test.
 
-    python experiments/mode_collapse/stacked.py [--iterations 1500] [--seeds 3] [--jobs 2]
+    python experiments/mode_collapse/stacked.py [--iterations 5000] [--seeds 3] [--jobs 2]
 
 Runs that ran to their end are skipped (rerun to resume). Writes stacked.json and the README's
 stacked-MNIST table: per seed and mean, the mode count and KL, and how sure the classifier is of
@@ -128,7 +128,7 @@ def table(record: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=1500)
+    parser.add_argument("--iterations", type=int, default=5000)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=2, help="runs at once (one core each)")
     parser.add_argument("--runs", type=Path, default=HERE / "runs")
