@@ -25,8 +25,10 @@ def test_default_is_dcgan_on_the_shipped_mnist_digits():
     cfg = compose_config(["paths.run_dir=/tmp/x"])
     assert cfg.model.name == "dcgan" and cfg.data.name == "mnist"
     assert cfg.data.root == "builtin" or "GANS_DATA_DIR" in __import__("os").environ
-    assert cfg.model.generator.base_channels == 16  # preset/dcgan_mnist.yaml applies
-    assert cfg.optimizer.beta1 == 0.5 and cfg.optimizer.generator.lr == 5e-4  # the preset
+    # preset/dcgan_mnist.yaml applies: experiments/default_run's search
+    assert (cfg.model.generator.base_channels, cfg.model.discriminator.base_channels) == (32, 16)
+    assert cfg.optimizer.beta1 == 0.5 and cfg.optimizer.generator.lr == 1.84e-3
+    assert cfg.ema.enabled and cfg.ema.decay == 0.99
 
 
 # options that only make sense with a partner choice
@@ -88,7 +90,7 @@ def test_two_time_scale_learning_rates():
     cfg = compose_config(["optimizer.discriminator.lr=4e-4", "paths.run_dir=/x"])
     model = build_model(cfg)
     d_opt, g_opt = model.configure_optimizers()
-    assert d_opt.param_groups[0]["lr"] == 4e-4 and g_opt.param_groups[0]["lr"] == 5e-4
+    assert d_opt.param_groups[0]["lr"] == 4e-4 and g_opt.param_groups[0]["lr"] == 1.84e-3
     assert d_opt.param_groups[0]["betas"] == (0.5, 0.999)
 
 
