@@ -122,7 +122,7 @@ def test_default_run_reads_the_study_and_the_seeds(tmp_path: Path) -> None:
                 value=fid,
             )
         )
-    study.enqueue_trial({"optimizer.lr": 5e-4})  # waiting, as a killed search leaves one
+    study.enqueue_trial({"optimizer.lr": 5e-4})  # neither complete nor failed, like a killed trial
     done = run.completed_trials(storage, "s")
     assert sorted(t["value"] for t in done) == [7.5, 9.0]
 
