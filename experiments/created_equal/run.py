@@ -27,8 +27,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
 
-from collect import best_job, finished, finished_jobs  # noqa: E402
+from collect import best_job, finished_jobs  # noqa: E402
+from finished import finished  # noqa: E402
 
 # The presets the study compares, each with Adam (Lucic et al. 2018 train every model with Adam;
 # WGAN's own RMSProp has no betas to search) and without WGAN's 100-step critic warm-up (not in
