@@ -5,47 +5,15 @@ clipping and schedules, regularizer terms, EMA, logging and finite-check interva
 from __future__ import annotations
 
 import inspect
-from typing import Any
 
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import get_class, instantiate
-from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from gans.errors import ConfigError
 from gans.first_stage import load_first_stage, read_first_stage
 from gans.games.base import Game
-
-#: What a checkpoint's stored config may instantiate: this package and the libraries it
-#: configures; anything else (``os.system``, ``builtins.exec``...) is refused before any call.
-ALLOWED_TARGETS = ("gans.", "torch.optim.", "torch.nn.", "torchvision.")
-#: The parts of a saved config that restoring instantiates (the rest is never instantiated).
-RESTORED = ("model", "loss", "optimizer", "regularizer", "augment", "data")
-
-
-def check_restorable(cfg: Any) -> None:
-    """Raise a ConfigError naming the first ``_target_`` outside :data:`ALLOWED_TARGETS` in the
-    parts of a saved config that restoring instantiates (:data:`RESTORED`)."""
-    for group in RESTORED:
-        if group in cfg:
-            check_targets(cfg[group], prefix=f"{group}.")
-
-
-def check_targets(cfg: Any, allowed: tuple[str, ...] = ALLOWED_TARGETS, prefix: str = "") -> None:
-    """Raise a ConfigError naming the first ``_target_`` in ``cfg`` outside ``allowed``."""
-    if isinstance(cfg, (dict, DictConfig)):
-        items = cfg.items_ex(resolve=False) if isinstance(cfg, DictConfig) else cfg.items()
-        for key, value in items:
-            path = f"{prefix}{key}"
-            if key == "_target_" and not (isinstance(value, str) and value.startswith(allowed)):
-                raise ConfigError(
-                    f"{path}={value} is refused: a saved run's config may only instantiate "
-                    f"targets under {', '.join(allowed)} (was the checkpoint tampered with?)"
-                )
-            check_targets(value, allowed, f"{path}.")
-    elif isinstance(cfg, (list, tuple, ListConfig)):
-        for i, value in enumerate(cfg):
-            check_targets(value, allowed, f"{prefix}{i}.")
 
 
 def compile_players(model: Game) -> None:

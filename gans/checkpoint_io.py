@@ -19,6 +19,14 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     temporary file behind, which the next save in that folder removes. Remote paths (``s3://``
     ...) go through Lightning's own writer."""
 
+    def load_checkpoint(
+        self, path: Any, *args: Any, weights_only: bool | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Lightning's own read of a resumed checkpoint, always ``weights_only=True`` (the file
+        was already read through :func:`gans.trust.read_checkpoint`; this keeps a file swapped
+        in between from unpickling code)."""
+        return super().load_checkpoint(path, *args, weights_only=True, **kwargs)
+
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
     ) -> None:

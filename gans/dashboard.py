@@ -19,9 +19,9 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from gans.cli import command
+from gans.configs import CONF_DIR
 from gans.errors import ConfigError, reports_config_errors
 from gans.loggers import wandb_credentials_available
-from gans.train import CONF_DIR
 
 X = "trainer/global_step"  # WandbLogger's step metric; the game keeps it equal to the iteration
 QUALITY = (

@@ -21,11 +21,11 @@ from gans.callbacks.monitors import class_aware
 from gans.callbacks.reconstructions import score_reconstructions
 from gans.callbacks.translation import held_out, raise_no_test, translator
 from gans.cli import command
+from gans.configs import CONF_DIR
 from gans.errors import ConfigError, reports_config_errors
 from gans.metrics.disentanglement import measure
 from gans.metrics.evaluator import build_evaluator, load_or_train_classifier
 from gans.metrics.translation import build_reconstruction_evaluator, build_translation_evaluator
-from gans.train import CONF_DIR
 from gans.validate import check_required
 
 

@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import Tensor
 
 from gans.errors import ConfigError
-from gans.resume import read_checkpoint
+from gans.trust import read_checkpoint, targets_in
 
 #: the game a first stage must have been trained as
 STAGE_ONE = "gans.games.vqgan.VQGANGame"
@@ -30,15 +30,16 @@ def read_first_stage(cfg: DictConfig) -> dict[str, Tensor] | None:
     path = cfg.model.get("first_stage")
     if not path or cfg.model.get("autoencoder"):
         return None
-    from gans.build import check_targets  # build imports this module's caller, not this module
-
     file = Path(os.path.expanduser(str(path)))
-    if not file.is_file():
+    if not file.exists():
         raise ConfigError(
             f"model.first_stage={path} does not exist: train stage 1 first "
             "(python -m gans.train model=vqgan ...) and pass its checkpoint"
         )
-    checkpoint = read_checkpoint(file, "model.first_stage")
+    # the user's own composed targets (custom stage-1 networks) are theirs to trust
+    checkpoint = read_checkpoint(
+        file, "model.first_stage", trusted=targets_in(cfg), needs_config=False
+    )
     saved = (checkpoint.get("gans") or {}).get("config")
     if not saved:
         raise ConfigError(
@@ -51,8 +52,10 @@ def read_first_stage(cfg: DictConfig) -> dict[str, Tensor] | None:
             f"model.first_stage={path} holds a model={model.get('name', '?')} checkpoint "
             f"({model.get('_target_', 'no game class')}), not a stage-1 VQGAN (model=vqgan)"
         )
+    missing = [part for part in PARTS if not isinstance(model.get(part), dict)]
+    if missing:
+        raise ConfigError(f"model.first_stage={path} has no model.{missing[0]} in its config")
     parts = {part: model[part] for part in PARTS}
-    check_targets(parts, prefix="model.first_stage.")
     with open_dict(cfg):
         cfg.model.autoencoder = OmegaConf.create(parts)
     return {

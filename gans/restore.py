@@ -3,40 +3,32 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from gans.build import build_model, check_restorable
-from gans.errors import ConfigError
+from gans.build import build_model
 from gans.games.base import Game
-from gans.resume import read_checkpoint
+from gans.resume import check_fits
+from gans.trust import read_checkpoint
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """The checkpoint at ``path`` (loaded with ``weights_only=True``), or a ConfigError."""
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"ckpt={path} does not exist")
-    checkpoint = read_checkpoint(file, "ckpt")
-    if "gans" not in checkpoint or "config" not in checkpoint["gans"]:
-        raise ConfigError(f"ckpt={path} was not written by gans.train (no 'gans' config in it)")
-    return checkpoint
+    """The checkpoint at ``path``, read through the trust boundary (:mod:`gans.trust`), or a
+    one-line ConfigError."""
+    return read_checkpoint(path, "ckpt")
 
 
 def run_config(
     checkpoint: dict[str, Any], overrides: DictConfig | dict | None = None
 ) -> DictConfig:
-    """The run's resolved config with ``overrides`` merged in (e.g. ``{"data": {"root": ...}}``).
-    A checkpoint is data: every ``_target_`` that restoring instantiates is checked against
-    :data:`gans.build.ALLOWED_TARGETS` before anything is."""
-    check_restorable(checkpoint["gans"]["config"])
+    """The run's resolved config with ``overrides`` (this command's own choices, e.g.
+    ``{"data": {"root": ...}}``) merged in. The checkpoint's part was checked by
+    :func:`gans.trust.read_checkpoint` before anything reads it."""
     cfg = OmegaConf.create(checkpoint["gans"]["config"])
     if overrides:
-        check_restorable(overrides)
         cfg = OmegaConf.merge(cfg, overrides)
         # the saved config is resolved: data.datamodule's copies of data.* no longer follow them
         data = OmegaConf.create(overrides).get("data") or {}
@@ -51,10 +43,17 @@ def run_config(
 def restore(
     path: str | os.PathLike, overrides: DictConfig | dict | None = None
 ) -> tuple[DictConfig, Game, int]:
-    """(config, model with the checkpoint's weights in eval mode, iteration)."""
+    """(config, model with the checkpoint's weights in eval mode, iteration); a checkpoint whose
+    tensors do not fit the model its config builds is refused in one line."""
     checkpoint = load_checkpoint(path)
     cfg = run_config(checkpoint, overrides)
     model = build_model(cfg)
+    saved = {
+        "path": str(path),
+        "shapes": {k: tuple(v.shape) for k, v in checkpoint["state_dict"].items()},
+        "config": checkpoint["gans"]["config"],
+    }
+    check_fits(model, saved, cfg, key="ckpt")
     model.load_state_dict(checkpoint["state_dict"])
     model.eval()
     return cfg, model, int(checkpoint.get("global_step", 0))

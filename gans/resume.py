@@ -10,23 +10,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from gans.errors import ConfigError
+from gans.trust import read_checkpoint, targets_in
 
 DEFAULT_RUN_DIR = "${hydra:runtime.output_dir}"
-
-
-def read_checkpoint(path: Path, key: str, mmap: bool = False) -> dict[str, Any]:
-    """``torch.load(path, weights_only=True)``, or a ConfigError naming ``key`` when the file is
-    truncated, corrupt or not a checkpoint."""
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-    except Exception as exc:  # noqa: BLE001  (pickle, zip and mmap each raise their own type)
-        raise ConfigError(
-            f"{key}={path} is not a readable checkpoint (truncated or corrupt?): "
-            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        ) from None
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise ConfigError(f"{key}={path} is not a Lightning checkpoint (no state_dict in it)")
-    return checkpoint
 
 
 def find_checkpoint(ckpt_path: str, run_dir: str | None) -> Path:
@@ -35,10 +21,7 @@ def find_checkpoint(ckpt_path: str, run_dir: str | None) -> Path:
     newest ``*/checkpoints/last.ckpt`` beside ``run_dir`` (the runs of this name under
     ``outputs/<name>/``)."""
     if ckpt_path != "last":
-        path = Path(ckpt_path).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"ckpt_path={ckpt_path} does not exist")
-        return path
+        return Path(ckpt_path).expanduser()
     if run_dir is None:
         raise ConfigError("ckpt_path=last needs a run directory to search; pass a file instead")
     here = Path(run_dir) / "checkpoints" / "last.ckpt"
@@ -78,9 +61,12 @@ def prepare(cfg: DictConfig) -> dict[str, Any]:
         current: str | None = str(cfg.paths.run_dir)
     except Exception:  # noqa: BLE001  (no Hydra run to interpolate from, e.g. compose API)
         current = None
-    path = find_checkpoint(str(cfg.ckpt_path), current).resolve()
-    # memory-mapped: only the few entries read here come off the disk; Lightning loads it fully
-    checkpoint = read_checkpoint(path, "ckpt_path", mmap=True)
+    path = find_checkpoint(str(cfg.ckpt_path), current)
+    # memory-mapped (Lightning loads it again); the run's own composed targets are the user's
+    checkpoint = read_checkpoint(
+        path, "ckpt_path", trusted=targets_in(cfg), mmap=True, needs_config=False
+    )
+    path = path.resolve()
     state = checkpoint.get("gans", {})
     old_dir = path.parent.parent if path.parent.name == "checkpoints" else None
     if default_dir and old_dir is not None:
@@ -100,9 +86,13 @@ def prepare(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
-def check_fits(model: torch.nn.Module, resumed: dict[str, Any], cfg: DictConfig) -> None:
+def check_fits(
+    model: torch.nn.Module, resumed: dict[str, Any], cfg: DictConfig, key: str = "ckpt_path"
+) -> None:
     """Raise a ConfigError naming both models when the checkpoint's weights do not fit the model
-    this run builds (another model, width or image size), before Lightning loads it."""
+    this run builds (another model, width or image size, or tensors whose shapes were edited),
+    before any weight is loaded. ``resumed`` holds ``path``, ``shapes`` and the saved
+    ``config``."""
     saved: dict[str, tuple[int, ...]] = resumed.get("shapes") or {}
     own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     differ = [k for k in own if k in saved and own[k] != saved[k]]
@@ -121,11 +111,15 @@ def check_fits(model: torch.nn.Module, resumed: dict[str, Any], cfg: DictConfig)
     settings = [k for k in changed_keys(old, cfg) if k.startswith(("model.", "data."))]
     hint = f" (settings that differ: {', '.join(settings[:6])})" if settings else ""
     count = len(differ) + len(missing) + len(extra)
+    advice = (
+        "resume with the checkpoint's settings, or drop ckpt_path to start a new run"
+        if key == "ckpt_path"
+        else "its tensors do not fit the model its own config builds (edited or damaged?)"
+    )
     raise ConfigError(
-        f"ckpt_path={resumed['path']} holds model={name} but this run builds "
+        f"{key}={resumed['path']} holds model={name} but this run builds "
         f"model={cfg.model.get('name')}: {what}"
-        f"{f' (and {count - 1} more)' if count > 1 else ''}{hint}; resume with the checkpoint's "
-        "settings, or drop ckpt_path to start a new run"
+        f"{f' (and {count - 1} more)' if count > 1 else ''}{hint}; {advice}"
     )
 
 

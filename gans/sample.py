@@ -25,10 +25,10 @@ from torchvision.utils import save_image
 
 from gans import restore
 from gans.cli import command
+from gans.configs import CONF_DIR
 from gans.errors import ConfigError, reports_config_errors
 from gans.metrics.reference import real_images
 from gans.prior import LatentPrior
-from gans.train import CONF_DIR
 from gans.validate import check_required
 
 

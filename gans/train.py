@@ -31,6 +31,7 @@ from gans.callbacks.interrupt import NAMES, GracefulInterrupt
 from gans.callbacks.progress import RunLogLines
 from gans.checkpoint_io import AtomicCheckpointIO, remove_stale_temporaries
 from gans.cli import command
+from gans.configs import CONF_DIR
 from gans.errors import ConfigError, Interrupted, TrainingDiverged, reports_config_errors
 from gans.loggers import choose_wandb_mode, declare_metrics, describe
 from gans.perceptual import build_perceptual
@@ -44,7 +45,6 @@ from gans.validate import (
 )
 
 log = logging.getLogger(__name__)
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
 
 def _instantiate_all(group: DictConfig | None) -> list[Any]:

@@ -14,9 +14,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from gans import restore
 from gans.cli import command
+from gans.configs import CONF_DIR
 from gans.errors import reports_config_errors
 from gans.metrics.evaluator import load_or_train_classifier
-from gans.train import CONF_DIR
 
 
 def train_classifier(cfg: DictConfig) -> dict[str, object]:

@@ -13,8 +13,8 @@ phases built from :meth:`Game.playing` and :meth:`Game.update`, and how it draws
   (``optimizer.clip_grad_norm.<player>``), learning-rate schedules (``optimizer.schedule.<player>``,
   logged as ``lr/<tag>``), StyleGAN2's correction for separate lazy terms, EMA copies;
 * the finite check: the first iteration at which any named loss or gradient norm went NaN/Inf is
-  recorded on the device (no host sync) and read every ``check_finite_every`` iterations and before
-  every checkpoint, together with every buffer;
+  recorded on the device (no host sync) and read every ``check_finite_every`` iterations with every
+  buffer, and before every checkpoint, grid and evaluation with every parameter and optimizer state;
 * exact resume: phase counters, the game's own counters, every RNG, the W&B run id;
 * DDP: rank 0's buffers and EMA weights broadcast before sampling and at the end;
 * :meth:`Game.sample`: the one way anything outside the game gets samples, from its own random
@@ -24,6 +24,7 @@ phases built from :meth:`Game.playing` and :meth:`Game.update`, and how it draws
 from __future__ import annotations
 
 import inspect
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
@@ -361,7 +362,7 @@ class Game(L.LightningModule):
             with self.trainer.profiler.profile("gans/log_stats"):
                 self.log_stats()
         if self.check_finite_every and iteration % self.check_finite_every == 0:
-            self.raise_if_diverged()
+            self.raise_if_diverged(full=False)
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
@@ -428,23 +429,38 @@ class Game(L.LightningModule):
     def note_loss(self, player: str, loss: Tensor) -> None:
         self.note_finite(f"loss/{self.tags[player]}", loss, player, "loss")
 
-    def nonfinite_buffers(self) -> list[str]:
-        """Names of the floating-point buffers (BatchNorm statistics, EMA, terms' state) that hold
-        a NaN or Inf (one host sync)."""
-        named = [(k, b) for k, b in self.named_buffers() if b.is_floating_point()]
+    def nonfinite_state(self, full: bool = True) -> list[tuple[str, str]]:
+        """(kind, name) of the floating-point state that holds a NaN or Inf (one host sync):
+        buffers (BatchNorm statistics, terms' state) always; with ``full`` also every parameter
+        (EMA copies included) and every optimizer state tensor (Adam's moments), as read before
+        a checkpoint, a sample grid or an evaluation."""
+        named = [("buffer", k, b) for k, b in self.named_buffers() if b.is_floating_point()]
+        if full:
+            named += [("parameter", k, p) for k, p in self.named_parameters()]
+            optimizers = self.trainer.optimizers if self._trainer is not None else []
+            for optimizer in optimizers:
+                player = self._player_of.get(id(optimizer), "optimizer")
+                for i, state in enumerate(optimizer.state.values()):
+                    named += [
+                        ("optimizer state", f"{player}.{i}.{key}", value)
+                        for key, value in state.items()
+                        if isinstance(value, Tensor) and value.is_floating_point()
+                    ]
         if not named:
             return []
-        finite = torch.stack([torch.isfinite(b).all() for _, b in named]).tolist()
-        return [k for (k, _), ok in zip(named, finite, strict=True) if not ok]
+        finite = torch.stack([torch.isfinite(t).all() for _, _, t in named]).tolist()
+        return [(kind, k) for (kind, k, _), ok in zip(named, finite, strict=True) if not ok]
 
-    def raise_if_diverged(self) -> None:
+    def raise_if_diverged(self, full: bool = True) -> None:
         """Stop with :class:`TrainingDiverged`, naming the first iteration and player whose loss
-        or gradient norm went NaN/Inf, or the buffer that did (one host sync; all ranks agree)."""
+        or gradient norm went NaN/Inf, or the state that did (:meth:`nonfinite_state`; one host
+        sync; all ranks agree). The periodic check in training reads buffers only
+        (``full=False``); checkpoints, grids and evaluations read everything."""
         keys = sorted(self._first_bad)
-        bad_buffers = self.nonfinite_buffers()
+        bad_state = self.nonfinite_state(full)
         flags = torch.stack(
             [self._first_bad[k] for k in keys]
-            + [torch.tensor(self.iteration * SEQ if bad_buffers else -1, device=self.device)]
+            + [torch.tensor(self.iteration * SEQ if bad_state else -1, device=self.device)]
         )
         if self._trainer is not None and self.trainer.world_size > 1:
             big = torch.iinfo(flags.dtype).max
@@ -466,24 +482,23 @@ class Game(L.LightningModule):
                 "regularizer."
             )
         if values[-1] >= 0:
-            where = f"buffer {bad_buffers[0]}" if bad_buffers else "a buffer on another rank"
-            player = bad_buffers[0].split(".")[0] if bad_buffers else "model"
+            kind, name = bad_state[0] if bad_state else ("state", "on another rank")
+            player = name.split(".")[0] if bad_state else "model"
             raise TrainingDiverged(
-                f"training diverged: the {player}'s {where} is NaN or Inf at iteration "
+                f"training diverged: the {player}'s {kind} {name} is NaN or Inf at iteration "
                 f"{values[-1] // SEQ} (losses and gradient norms were finite); stopped without "
                 f"saving the diverged model.{self._checkpoints_note()}{advice}or a regularizer."
             )
 
     def _checkpoints_note(self) -> str:
+        """Where the last checkpoint this run wrote is: only a file that was written (every
+        checkpoint passes the full finite check first) and still exists."""
         notes = []
         for callback in self.trainer.checkpoint_callbacks if self._trainer is not None else []:
-            last = getattr(callback, "last_model_path", "")
-            best = getattr(callback, "best_model_path", "")
-            if last and callback.save_last:
+            last = getattr(callback, "_last_checkpoint_saved", "")  # set after a write succeeds
+            if last and os.path.isfile(last):
                 notes.append(f"Last good checkpoint: {last} (resume with ckpt_path={last}).")
-            elif best and getattr(callback, "monitor", None):
-                notes.append(f"Best checkpoint kept: {best}.")
-        return "".join(f" {note}" for note in notes)
+        return "".join(f" {note}" for note in notes) or " No checkpoint was written."
 
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
         """Clip (when configured) and measure the player's gradient norm, on unscaled grads."""
