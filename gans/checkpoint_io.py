@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from gans.errors import CheckpointWriteFailed
+from gans.outputs import REASONS
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -33,30 +35,49 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if "://" in str(path) and not str(path).startswith("file://"):
             return super().save_checkpoint(checkpoint, path, storage_options)
         target = Path(str(path).removeprefix("file://"))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        for stale in target.parent.glob(f".{target.name}.tmp-*"):
-            stale.unlink(missing_ok=True)
         temporary = target.parent / f".{target.name}.tmp-{os.getpid()}"
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            for stale in target.parent.glob(f".{target.name}.tmp-*"):
+                stale.unlink(missing_ok=True)
             with open(temporary, "wb") as f:
                 torch.save(checkpoint, f)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(temporary, target)
         except (OSError, RuntimeError) as exc:  # torch.save reports a failed write as either
-            previous = "the previous one is intact" if target.exists() else "none was written"
-            raise CheckpointWriteFailed(
-                f"could not write the checkpoint {target} ({exc}); {previous}. Free disk space "
-                "(or point paths.run_dir elsewhere) and resume with ckpt_path=last"
-            ) from exc
-        finally:
-            temporary.unlink(missing_ok=True)
+            _remove_quietly(temporary)
+            raise CheckpointWriteFailed(_failure(target, exc)) from None
         directory = os.open(target.parent, os.O_RDONLY)
         try:
             os.fsync(directory)  # make the rename itself durable
         finally:
             os.close(directory)
         return None
+
+
+def _remove_quietly(path: Path) -> None:
+    """Remove a half-written file if the folder lets us (a read-only one does not: nothing to
+    remove then)."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
+
+
+def _failure(target: Path, exc: BaseException) -> str:
+    """One line: which checkpoint, why, what is intact and the exact file to resume from."""
+    reason = REASONS.get(getattr(exc, "errno", None) or 0)
+    if reason is None:  # torch.save wraps the OSError in a RuntimeError
+        text = str(exc)
+        reason = next((r for e, r in REASONS.items() if os.strerror(e) in text), None)
+    why = reason or str(exc).splitlines()[0]
+    if target.exists():
+        kept = f"the previous one is intact; resume from it with ckpt_path={target}"
+    else:
+        kept = "none was written, so there is nothing to resume from"
+    return (
+        f"could not write the checkpoint {target}: {why}; {kept}. Free space or point "
+        "paths.run_dir at a writable folder"
+    )
 
 
 def remove_stale_temporaries(directory: str | os.PathLike) -> list[Path]:

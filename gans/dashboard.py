@@ -18,9 +18,9 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from gans.cli import command
+from gans.cli import command, reports_config_errors
 from gans.configs import CONF_DIR
-from gans.errors import ConfigError, reports_config_errors
+from gans.errors import ConfigError
 from gans.loggers import wandb_credentials_available
 
 X = "trainer/global_step"  # WandbLogger's step metric; the game keeps it equal to the iteration

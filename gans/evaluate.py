@@ -20,9 +20,9 @@ from gans import restore, rng
 from gans.callbacks.monitors import class_aware
 from gans.callbacks.reconstructions import score_reconstructions
 from gans.callbacks.translation import held_out, raise_no_test, translator
-from gans.cli import command
+from gans.cli import command, reports_config_errors
 from gans.configs import CONF_DIR
-from gans.errors import ConfigError, reports_config_errors
+from gans.errors import ConfigError
 from gans.metrics.disentanglement import measure
 from gans.metrics.evaluator import build_evaluator, load_or_train_classifier
 from gans.metrics.translation import build_reconstruction_evaluator, build_translation_evaluator

@@ -111,15 +111,16 @@ def check_fits(
     settings = [k for k in changed_keys(old, cfg) if k.startswith(("model.", "data."))]
     hint = f" (settings that differ: {', '.join(settings[:6])})" if settings else ""
     count = len(differ) + len(missing) + len(extra)
-    advice = (
-        "resume with the checkpoint's settings, or drop ckpt_path to start a new run"
-        if key == "ckpt_path"
-        else "its tensors do not fit the model its own config builds (edited or damaged?)"
-    )
+    more = f" (and {count - 1} more)" if count > 1 else ""
+    if key != "ckpt_path":  # restoring: the model was built from the checkpoint's own config
+        raise ConfigError(
+            f"{key}={resumed['path']}: its tensors do not fit the model={name} its own config "
+            f"builds: {what}{more} (edited or damaged?); use an unmodified checkpoint"
+        )
     raise ConfigError(
         f"{key}={resumed['path']} holds model={name} but this run builds "
-        f"model={cfg.model.get('name')}: {what}"
-        f"{f' (and {count - 1} more)' if count > 1 else ''}{hint}; {advice}"
+        f"model={cfg.model.get('name')}: {what}{more}{hint}; resume with the checkpoint's "
+        "settings, or drop ckpt_path to start a new run"
     )
 
 

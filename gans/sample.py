@@ -24,9 +24,9 @@ from torch import Tensor
 from torchvision.utils import save_image
 
 from gans import restore
-from gans.cli import command
+from gans.cli import command, reports_config_errors
 from gans.configs import CONF_DIR
-from gans.errors import ConfigError, reports_config_errors
+from gans.errors import ConfigError
 from gans.metrics.reference import real_images
 from gans.prior import LatentPrior
 from gans.validate import check_required

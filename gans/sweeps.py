@@ -117,14 +117,22 @@ def record_failure(cfg: DictConfig, exc: BaseException) -> None:
     run.finish(exit_code=2)
 
 
+#: a failed job's exit status, as the same error ends a single run (``gans.cli``)
+STATUS = {"ConfigError": 2, "SweepError": 2, "TrainingDiverged": 3}
+
+
 class FailureSummary(Callback):
-    """At the end of a multirun, list the jobs that failed and why (from their ``failed.json``)."""
+    """At the end of a multirun, list the jobs that failed and why (from their ``failed.json``)
+    and exit with the first failed job's status (2: its settings were refused, 3: it diverged),
+    so that a script or CI running the sweep can tell; the other jobs ran to the end."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir)
         failed = [json.loads(p.read_text()) for p in sorted(sweep.glob(f"*/{FAILED}"))]
         if not failed:
             return
+        failed.sort(key=lambda r: int(r["job"]))
         lines = [f"{len(failed)} job(s) of the sweep in {sweep} failed:"]
         lines += [f"  job {r['job']} ({' '.join(r['overrides'])}): {r['error']}" for r in failed]
         print("\n".join(lines), file=sys.stderr, flush=True)
+        sys.exit(STATUS.get(failed[0].get("kind", ""), 1))

@@ -30,10 +30,11 @@ from gans.callbacks.evaluation import Evaluation
 from gans.callbacks.interrupt import NAMES, GracefulInterrupt
 from gans.callbacks.progress import RunLogLines
 from gans.checkpoint_io import AtomicCheckpointIO, remove_stale_temporaries
-from gans.cli import command
+from gans.cli import command, reports_config_errors
 from gans.configs import CONF_DIR
-from gans.errors import ConfigError, Interrupted, TrainingDiverged, reports_config_errors
+from gans.errors import ConfigError, Interrupted, TrainingDiverged
 from gans.loggers import choose_wandb_mode, declare_metrics, describe
+from gans.outputs import check_writable
 from gans.perceptual import build_perceptual
 from gans.runlog import RUN_LOG, close_run_log, open_run_log
 from gans.validate import (
@@ -123,6 +124,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
             f"data={cfg.data.get('name')} do not fit together?)"
         ) from None
     validate(cfg)
+    check_writable(cfg.paths.run_dir, "paths.run_dir")
     cluster.apply_slurm_shape(cfg, cluster.launcher_config())
     check_devices(cfg)
     if sweeps.multirun():

@@ -13,9 +13,8 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from gans import restore
-from gans.cli import command
+from gans.cli import command, reports_config_errors
 from gans.configs import CONF_DIR
-from gans.errors import reports_config_errors
 from gans.metrics.evaluator import load_or_train_classifier
 
 

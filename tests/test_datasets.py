@@ -235,13 +235,19 @@ def test_cache_is_used_and_invalidated_by_size_and_by_edits(tmp_path):
     first = ImageFolderDataModule(tmp_path / "f", image_size=16, **common)
     first.setup()
     assert first.cache_path is not None and first.cache_path.is_file()
-    # served from the cache: doctor the cached tensor and a new module sees the doctored one
+    # served from the cache: rewrite it (checksum and all) and a new module sees the rewrite
     payload = torch.load(first.cache_path, weights_only=True)
+    del payload["checksum"]
     payload["images"] = torch.zeros_like(payload["images"])
-    torch.save(payload, first.cache_path)
+    cache.save(first.cache_path, payload)
     again = ImageFolderDataModule(tmp_path / "f", image_size=16, **common)
     again.setup()
     assert again.cache_path == first.cache_path and again.dataset.images.sum() == 0
+    # changed behind the checksum's back (damaged on disk): not used, decoded afresh
+    torch.save({**payload, "checksum": "0" * 64}, first.cache_path)
+    rebuilt = ImageFolderDataModule(tmp_path / "f", image_size=16, **common)
+    rebuilt.setup()
+    assert rebuilt.dataset.images.sum() > 0
     # another size is another cache file, decoded from the images
     bigger = ImageFolderDataModule(tmp_path / "f", image_size=32, **common)
     bigger.setup()
