@@ -9,8 +9,10 @@ import torch
 import torch.nn.functional as F
 
 from gans import restore
+from gans.auxiliary import HEADS, KINDS, d_class_loss, g_class_loss
 from gans.callbacks.monitors import class_aware
 from gans.ema import NetworkEMA
+from gans.errors import ConfigError
 from gans.metrics.evaluator import build_evaluator
 from gans.nets.attention import SelfAttention
 from gans.nets.cbn import ConditionalBatchNorm2d
@@ -85,7 +87,55 @@ def test_acgan_losses_equal_their_formula_on_hand_made_logits(tmp_path):
     adversarial = -(torch.sigmoid(real[0]).log().mean() + (1 - torch.sigmoid(fake[0])).log().mean())
     expected = adversarial + cross_entropy(real[1], y) + cross_entropy(fake[1], y)
     assert torch.allclose(loss, expected, atol=1e-5)
-    assert torch.allclose(stats["loss/class_fake"], cross_entropy(fake[1], y), atol=1e-6)
+    classes = cross_entropy(real[1], y) + cross_entropy(fake[1], y)
+    assert torch.allclose(stats["loss/d_class"], classes, atol=1e-6)
+
+
+def hand_cross_entropy(logits, labels):
+    """-log softmax(logits)[label], averaged, written out."""
+    return -(logits.gather(1, labels[:, None]).squeeze(1) - logits.exp().sum(1).log()).mean()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_auxiliary_classifier_loss_equals_its_formula(kind):
+    ce, k = hand_cross_entropy, 10
+    y = torch.tensor([0, 3, 9, 9])
+    real = torch.randn(4, k * HEADS[kind])
+    fake = torch.randn(4, k * HEADS[kind], requires_grad=True)
+    d = d_class_loss(kind, real, fake, y, k)
+    g = g_class_loss(kind, fake, y, k)
+    expected_d, expected_g = {
+        "acgan": lambda: (ce(real, y) + ce(fake, y), ce(fake, y)),
+        "mod": lambda: (ce(real, y), ce(fake, y)),
+        "tac": lambda: (
+            ce(real[:, :k], y) + ce(fake[:, k:], y),
+            ce(fake[:, :k], y) - ce(fake[:, k:], y),
+        ),
+        "adc": lambda: (ce(real, y) + ce(fake, y + k), ce(fake, y) - ce(fake, y + k)),
+    }[kind]()
+    assert torch.allclose(d, expected_d, atol=1e-5) and torch.allclose(g, expected_g, atol=1e-5)
+
+
+def test_acgan_mod_never_trains_the_classifier_on_generated_samples():
+    fake = torch.randn(4, 10, requires_grad=True)
+    loss = d_class_loss("mod", torch.randn(4, 10), fake, torch.tensor([1, 2, 3, 4]), 10)
+    assert not loss.requires_grad  # no path from generated samples' class logits to D's loss
+    paper = d_class_loss("acgan", torch.randn(4, 10), fake, torch.tensor([1, 2, 3, 4]), 10)
+    (grad,) = torch.autograd.grad(paper, fake)
+    assert grad.abs().sum() > 0
+
+
+def test_a_variant_whose_head_is_too_narrow_is_one_line(tmp_path):
+    cfg = compose_config([*TINY, "model=acgan", "model.auxiliary=tac", f"paths.run_dir={tmp_path}"])
+    with pytest.raises(
+        ConfigError, match="needs 20 class logits .* set model.discriminator.aux_heads=2"
+    ):
+        build_model(cfg)
+    wide = compose_config(
+        [*TINY, "model=acgan", "model.auxiliary=adc", "model.discriminator.aux_heads=2",
+         f"paths.run_dir={tmp_path}"]
+    )  # fmt: skip
+    assert build_model(wide).discriminator.classifier.weight.shape[0] == 20
 
 
 def test_truncation_never_returns_a_value_beyond_the_threshold():

@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from gans import restore
+from gans.data import cache
 from gans.data.digits import DigitsDataModule
 from gans.data.mnist import BUILTIN as MNIST_BUILTIN
 from gans.errors import ConfigError
@@ -150,9 +151,12 @@ def test_reference_features_are_cached_and_invalidated_by_the_protocol(tmp_path)
     assert first.shape == (300, 128)
     (path,) = tmp_path.glob("reference-digits-*.pt")
     payload = torch.load(path, weights_only=True)
+    del payload["checksum"]
     payload["features"] = torch.zeros_like(payload["features"])  # prove the next call reads it
-    torch.save(payload, path)
+    cache.save(path, payload)
     assert reference.reference_features(net, dm, 300, str(tmp_path)).abs().sum() == 0
+    torch.save({**payload, "checksum": "0" * 64}, path)  # damaged on disk: computed afresh
+    assert reference.reference_features(net, dm, 300, str(tmp_path)).abs().sum() > 0
     assert reference.reference_features(net, dm, 200, str(tmp_path)).abs().sum() > 0  # new N
     net.weights = "cdcdcdcd"  # another feature network checksum
     assert reference.reference_features(net, dm, 300, str(tmp_path)).abs().sum() > 0

@@ -2,20 +2,21 @@
 with Auxiliary Classifier GANs", Sec. 3).
 
 G makes x = G(z, c); D, unconditioned, gives an adversarial logit and class logits on every
-sample. With L_S the adversarial objective and L_C = CE(class logits, c), D minimises
-L_S^D + w (L_C(real) + L_C(fake)) and G minimises L_S^G + w L_C(fake): both players want
-generated samples classified as the class they were asked for. ``class_weight`` w = 1 as in
-the paper and StudioGAN's ACGAN. Class logits go to ``cross_entropy`` raw: a softmax in front
-of it (a common slip) would squash the gradient.
+sample. With L_S the adversarial objective, D minimises L_S^D + w L_C^D and G minimises
+L_S^G + w L_C^G, the class losses of :mod:`gans.auxiliary`: the paper's (``auxiliary=acgan``: D's
+classifier on real and generated samples), ACGAN-Mod (``mod``: real only), TAC-GAN (``tac``: a twin
+classifier of generated samples) or ADC-GAN (``adc``: 2K classes). ``class_weight`` w = 1 as in the
+paper and StudioGAN's ACGAN. Class logits go to ``cross_entropy`` raw: a softmax in front of it
+(a common slip) would squash the gradient.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch.nn.functional as F
 from torch import Tensor
 
+from gans.auxiliary import HEADS, KINDS, d_class_loss, g_class_loss
 from gans.errors import ConfigError
 from gans.games.gan import GANGame
 
@@ -25,11 +26,19 @@ class ACGANGame(GANGame):
 
     Args:
         class_weight: w, the class loss's weight in both players' losses.
+        auxiliary: which class losses (:data:`gans.auxiliary.KINDS`); ``tac`` and ``adc`` need a
+            head of 2K logits (``model.discriminator.aux_heads=2``).
         Everything else as :class:`GANGame`; ``num_classes`` must be > 0.
     """
 
-    def __init__(self, *args: Any, class_weight: float = 1.0, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, class_weight: float = 1.0, auxiliary: str = "acgan", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if auxiliary not in KINDS:
+            raise ConfigError(
+                f"model.auxiliary={auxiliary} is unknown; allowed: {', '.join(KINDS)}"
+            )
         if not self.conditional:
             raise ConfigError(
                 "model=acgan needs labels: model.num_classes must be > 0 (${data.num_classes})"
@@ -40,7 +49,16 @@ class ACGANGame(GANGame):
             raise ConfigError("model=acgan supports model.updates=alternating only")
         if any(t.joint or t.lazy for t in self.terms):
             raise ConfigError("model=acgan folds D regularizers into its D step: no joint or lazy")
+        head = self.discriminator.classifier
+        width = self.num_classes * HEADS[auxiliary]
+        if head is not None and head.weight.shape[0] != width:
+            raise ConfigError(
+                f"model.auxiliary={auxiliary} needs {width} class logits ({HEADS[auxiliary]} per "
+                f"class) but D's head gives {head.weight.shape[0]}: set "
+                f"model.discriminator.aux_heads={HEADS[auxiliary]}"
+            )
         self.class_weight = float(class_weight)
+        self.auxiliary = auxiliary
 
     def d_condition(self, y: Tensor | None) -> Tensor | None:
         return None  # ACGAN's D sees only the sample; the class is what it must predict
@@ -51,20 +69,19 @@ class ACGANGame(GANGame):
     def discriminator_loss(
         self, x: Tensor, fake: Tensor, y: Tensor | None
     ) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
-        """L_S^D + w (CE(D_cls(x), y) + CE(D_cls(G(z, y)), y)) + D's folded regularizers."""
+        """L_S^D + w L_C^D (:func:`gans.auxiliary.d_class_loss`) + D's folded regularizers."""
         assert y is not None
         real_out, real_cls = self.judge_and_classify(x)
         fake_out, fake_cls = self.judge_and_classify(fake)
         adversarial = self.objective.d_loss(real_out, fake_out)
-        class_real = F.cross_entropy(real_cls, y)
-        class_fake = F.cross_entropy(fake_cls, y)
-        loss = adversarial + self.class_weight * (class_real + class_fake)
+        k = self.num_classes
+        class_loss = d_class_loss(self.auxiliary, real_cls, fake_cls, y, k)
+        loss = adversarial + self.class_weight * class_loss
         stats = {
             "loss/d": loss.detach(),
             "loss/d_adversarial": adversarial.detach(),
-            "loss/class_real": class_real.detach(),
-            "loss/class_fake": class_fake.detach(),
-            "accuracy/real": (real_cls.argmax(1) == y).float().mean().detach(),
+            "loss/d_class": class_loss.detach(),
+            "accuracy/real": (real_cls[:, :k].argmax(1) == y).float().mean().detach(),
             "D(x)": real_out.detach(),
             "D(G(z))": fake_out.detach(),
         }
@@ -72,16 +89,18 @@ class ACGANGame(GANGame):
         return loss, fake_out, stats
 
     def generator_step(self, x: Tensor, y: Tensor | None, closes: bool) -> None:
-        """Gmain: L_S^G(D(G(z, y))) + w CE(D_cls(G(z, y)), y)."""
+        """Gmain: L_S^G(D(G(z, y))) + w L_C^G (:func:`gans.auxiliary.g_class_loss`)."""
         assert y is not None
         with self.playing("generator"):
             out, cls = self.judge_and_classify(self.fake(x.shape[0], y))
             adversarial = self.objective.g_loss(out)
-            class_loss = F.cross_entropy(cls, y)
+            class_loss = g_class_loss(self.auxiliary, cls, y, self.num_classes)
             loss = adversarial + self.class_weight * class_loss
             self.stats["loss/g"] = loss.detach()
             self.stats["loss/g_adversarial"] = adversarial.detach()
-            self.stats["accuracy/fake"] = (cls.argmax(1) == y).float().mean().detach()
+            self.stats["loss/g_class"] = class_loss.detach()
+            hit = cls[:, : self.num_classes].argmax(1) == y
+            self.stats["accuracy/fake"] = hit.float().mean().detach()
             self.update("generator", self.add_generator_terms(loss), closes_iteration=closes)
 
     def scalars(self) -> dict[str, Tensor]:

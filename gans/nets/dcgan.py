@@ -112,7 +112,8 @@ class Discriminator(ProjectionDiscriminator):
     Conv(4, 2, 1) + LeakyReLU(0.2) without BatchNorm on the input layer, then k-1 blocks
     Conv(4, 2, 1) + BN + LeakyReLU(0.2), then Conv(4, 1, 0) to one logit (Radford et al. 2016).
     ``aux_classes`` > 0 adds a second Conv(4, 1, 0) head of class logits on the same features
-    (:meth:`judge_and_classify`: ACGAN's auxiliary classifier, Odena et al. 2017).
+    (:meth:`judge_and_classify`: ACGAN's auxiliary classifier, Odena et al. 2017), of
+    ``aux_heads`` logits per class (2: TAC-GAN's twin or ADC-GAN's real/fake classes).
     ``norm`` selects ``batch`` (DCGAN), ``layer`` or ``none`` (WGAN-GP critics avoid BatchNorm);
     ``spectral_norm`` normalises every layer's weight (Miyato et al. 2018). ``pack`` = m: the
     input is m images stacked channel-wise (PacGAN, :func:`gans.nets.pack.pack`).
@@ -129,6 +130,7 @@ class Discriminator(ProjectionDiscriminator):
         spectral_norm: bool = False,
         pack: int = 1,
         aux_classes: int = 0,
+        aux_heads: int = 1,
     ) -> None:
         super().__init__()
         stages = num_stages(image_size)
@@ -150,7 +152,8 @@ class Discriminator(ProjectionDiscriminator):
         self.features = nn.Sequential(*layers)
         self.head = nn.Conv2d(width, 1, 4, 1, 0)
         self.projection = Projection(num_classes, width)
-        self.classifier = nn.Conv2d(width, int(aux_classes), 4, 1, 0) if aux_classes else None
+        classes = int(aux_classes) * int(aux_heads)
+        self.classifier = nn.Conv2d(width, classes, 4, 1, 0) if aux_classes else None
         dcgan_init(self)
         if spectral_norm:
             spectral_norm_all(self)

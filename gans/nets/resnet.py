@@ -166,7 +166,7 @@ class Discriminator(ProjectionDiscriminator):
     ReLU, sum over positions, linear, plus the projection <embed(y), h> when conditional.
 
     ``aux_classes`` > 0 adds an auxiliary classifier head on the same features
-    (:meth:`judge_and_classify`, ACGAN)."""
+    (:meth:`judge_and_classify`, ACGAN), of ``aux_heads`` logits per class (2: TAC, ADC)."""
 
     def __init__(
         self,
@@ -178,6 +178,7 @@ class Discriminator(ProjectionDiscriminator):
         spectral_norm: bool = True,
         init: str = "ortho",
         aux_classes: int = 0,
+        aux_heads: int = 1,
     ) -> None:
         super().__init__()
         downs = num_stages(image_size, "ResNet") - 1
@@ -193,7 +194,8 @@ class Discriminator(ProjectionDiscriminator):
         self.attention = SelfAttention(width) if self.attention_after is not None else None
         self.head = nn.Linear(width, 1)
         self.projection = Projection(num_classes, width)
-        self.classifier = nn.Linear(width, int(aux_classes)) if aux_classes else None
+        classes = int(aux_classes) * int(aux_heads)
+        self.classifier = nn.Linear(width, classes) if aux_classes else None
         initialise(self, init)
         if spectral_norm:
             spectral_norm_all(self)

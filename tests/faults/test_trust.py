@@ -269,3 +269,22 @@ def test_a_shape_edited_or_non_finite_checkpoint_is_one_line_in_every_command(
     said = "its tensors do not fit" if edit == "shape" else "holds non-finite values"
     refused(command(module, f"ckpt={path}", *extra, cwd=work), f"ckpt={path}", said, name)
     assert not any(work.iterdir())
+
+
+def test_a_config_directory_named_on_the_command_line_extends_what_is_trusted(base, tmp_path):
+    """A run with the user's own objective restores when the user names the config directory
+    that defines it (``--config-dir``), and is refused without it."""
+    ckpt = copy.deepcopy(base)
+    config = ckpt["gans"]["config"]
+    for node in (config["loss"], config["model"]["objective"]):
+        node["_target_"] = "tests.toy_game.UsersObjective"
+    path = tmp_path / "users.ckpt"
+    torch.save(ckpt, path)
+    mine = tmp_path / "my-conf" / "loss"
+    mine.mkdir(parents=True)
+    (mine / "users.yaml").write_text("_target_: tests.toy_game.UsersObjective\n")
+    args = ("gans.sample", f"ckpt={path}", f"out={tmp_path / 'grids'}", "num=4", "device=cpu")
+    refused(command(*args, cwd=tmp_path), "loss._target_='tests.toy_game.UsersObjective'")
+    done = command(*args, "--config-dir", str(tmp_path / "my-conf"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert list((tmp_path / "grids").glob("*.png"))
