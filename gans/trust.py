@@ -180,16 +180,20 @@ def nonfinite(tensors: Any, prefix: str = "") -> str | None:
 def _load_error(exc: BaseException) -> str:
     """One line for why ``torch.load`` failed, without torch's advice to load unsafely."""
     text = str(exc)
+    corrupt = "it is not a readable checkpoint (truncated or corrupt?)"
     if isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" in text:
-        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text) or re.search(
-            r"Unsupported operand (\d+)", text
-        )
-        what = f" ({found[1]})" if found else ""
-        return f"it holds a pickled object{what}, not only tensors and plain values; refused " \
-            "unread, since unpickling it could run code"  # fmt: skip
+        code = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+        if code:
+            return (
+                f"it holds a pickled object ({code[1]}), not only tensors and plain values; "
+                "refused unread, since unpickling it could run code"
+            )
+        why = re.search(r"(Unsupported operand \d+|Unsupported class [\w.]+)", text)
+        return f"{corrupt}: {why[1] if why else 'the unpickler refused its contents'}"
+    if "mmap can only be used" in text:  # torch's advice to re-save: the zip header is gone
+        return f"{corrupt}: it has no zip archive header"
     first = text.splitlines()[0] if text else ""
-    first = first.split(". Re-running torch.load")[0].split("; torch.save")[0]
-    return f"it is not a readable checkpoint (truncated or corrupt?): {type(exc).__name__}: {first}"
+    return f"{corrupt}: {type(exc).__name__}: {first}"
 
 
 def read_checkpoint(

@@ -77,3 +77,14 @@ def run_train(*overrides: str, timeout: int = 600) -> subprocess.CompletedProces
         text=True,
         timeout=timeout,
     )
+
+
+def one_line(result: subprocess.CompletedProcess, status: int, *said: str) -> str:
+    """The single ``error:`` line of a command that exited with ``status`` and no traceback,
+    checked to contain each of ``said``."""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == status, result.stderr[-3000:]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    for text in said:
+        assert text in errors[0], errors[0]
+    return errors[0]

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from gans.train import train
-from tests.conftest import ROOT, TINY, compose_config
+from tests.conftest import ROOT, TINY, compose_config, one_line
 from tests.test_vqgan import VQGAN_TINY
 
 pytestmark = pytest.mark.faults
@@ -47,12 +47,7 @@ def files_under(folder: Path) -> set[Path]:
 
 
 def refused(result: subprocess.CompletedProcess, *said: str) -> str:
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
-    for text in said:
-        assert text in errors[0], errors[0]
-    return errors[0]
+    return one_line(result, 2, *said)
 
 
 def make(mark: Path) -> dict:

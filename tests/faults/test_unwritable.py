@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY, run_train
+from tests.conftest import TINY, one_line, run_train
 
 pytestmark = pytest.mark.faults
 
@@ -49,11 +49,7 @@ def read_only(folder: Path) -> Iterator[Path]:
 
 
 def one_line_exit_4(result: subprocess.CompletedProcess, *said: str) -> None:
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.returncode == 4, result.stderr[-3000:]
-    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
-    for text in said:
-        assert text in errors[0], errors[0]
+    one_line(result, 4, *said)
 
 
 def test_a_read_only_hydra_run_dir_is_one_line(tmp_path):
