@@ -182,7 +182,7 @@ def _load_error(exc: BaseException) -> str:
     text = str(exc)
     corrupt = "it is not a readable checkpoint (truncated or corrupt?)"
     if isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" in text:
-        code = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+        code = re.search(r"GLOBAL ([\w.]+)", text)
         if code:
             return (
                 f"it holds a pickled object ({code[1]}), not only tensors and plain values; "

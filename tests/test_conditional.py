@@ -212,11 +212,12 @@ def test_conditional_accuracy_is_chance_for_a_generator_that_ignores_its_labels(
     [
         ["model=cgan", *CGAN_TINY],
         ["model=acgan"],
+        ["model=acgan", "model.auxiliary=tac", "model.discriminator.aux_heads=2"],
         ["model=cdcgan"],
         ["model=sagan", "data.image_size=32", *RESNET_TINY],
         ["model=biggan", "data.image_size=32", *RESNET_TINY, "regularizer=orthogonal"],
     ],
-    ids=["cgan", "acgan", "cdcgan", "sagan", "biggan"],
+    ids=["cgan", "acgan", "acgan-tac", "cdcgan", "sagan", "biggan"],
 )
 def test_two_iterations_of_each_conditional_model_write_a_checkpoint_and_a_per_class_grid(
     tmp_path, overrides

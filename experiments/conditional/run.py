@@ -41,6 +41,19 @@ MODELS: dict[str, tuple[list[str], str]] = {
         ["model=acgan", "iterations=1500"],
         "ACGAN stopped at 1,500 iterations (inside the budget)",
     ),
+    # the class losses of gans/auxiliary.py (model.auxiliary) on the same networks
+    "acgan_mod": (
+        ["model=acgan", "model.auxiliary=mod"],
+        "ACGAN-Mod: D's classifier on real digits only (StudioGAN)",
+    ),
+    "acgan_tac": (
+        ["model=acgan", "model.auxiliary=tac", "model.discriminator.aux_heads=2"],
+        "TAC-GAN: a twin classifier of generated digits (Gong et al. 2019)",
+    ),
+    "acgan_adc": (
+        ["model=acgan", "model.auxiliary=adc", "model.discriminator.aux_heads=2"],
+        "ADC-GAN: one classifier over real and generated classes (Hou et al. 2022)",
+    ),
     "cdcgan": (["model=cdcgan"], "DCGAN with conditional BN in G and a projection D"),
     "sagan": (["model=sagan"], "SAGAN: ResNet, self-attention at 16x16, SN, hinge, TTUR"),
     "biggan": (
