@@ -64,6 +64,7 @@ def translate(cfg: DictConfig) -> dict[str, Any]:
     preprocess = Preprocess(load, channels)
     source, target = Path(cfg.input), Path(cfg.output)
     files = image_files(source)
+    check_not_side_by_side(files[0], model, bool(cfg.pairs), direction)
     for start in range(0, len(files), int(cfg.batch_size)):
         chunk = files[start : start + int(cfg.batch_size)]
         images = torch.stack([preprocess(half(open_image(f), cfg.pairs, direction)) for f in chunk])
@@ -81,6 +82,20 @@ def translate(cfg: DictConfig) -> dict[str, Any]:
         f"center crop {size}",
         "generator": "EMA" if bool(cfg.ema) and model.uses_ema else "trained",
     }
+
+
+def check_not_side_by_side(file: Path, model: Any, pairs: bool, direction: str) -> None:
+    """A paired model's own A|B folders (each image twice as wide as high) need ``pairs=true``;
+    without it the whole pair would be squeezed into one input: one line instead."""
+    if pairs or not getattr(model, "paired", False):
+        return
+    width, height = open_image(file).size
+    if width == 2 * height:
+        side = "A (left)" if direction == "AtoB" else "B (right)"
+        raise ConfigError(
+            f"input={file.parent} holds A|B side-by-side images ({file.name} is {width}x{height}), "
+            f"as a paired model's folders do: add pairs=true to translate their {side} half"
+        )
 
 
 def half(image: Any, pairs: bool, direction: str) -> Any:

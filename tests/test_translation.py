@@ -24,7 +24,7 @@ from gans.nets.unet import UNetGenerator
 from gans.schedules import lr_factor
 from gans.train import train
 from tests import layouts
-from tests.conftest import ROOT, compose_config
+from tests.conftest import ROOT, compose_config, one_line
 
 QUIET = ["logger=none", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
 PIX2PIX_TINY = [
@@ -265,6 +265,27 @@ def test_gans_translate_writes_one_output_per_input(pix2pix_run, tmp_path):
     )
     assert Image.open(tmp_path / "out" / written[0]).size == (32, 32)
     assert "eval mode" in done.stdout and "resized to 36, center crop 32" in done.stdout
+
+
+def test_gans_translate_refuses_side_by_side_pairs_without_pairs_true(pix2pix_run, tmp_path):
+    """Pix2Pix's own A|B test folder, given as plain inputs, would be squeezed into one input."""
+    root, _ = pix2pix_run
+    args = [
+        sys.executable,
+        "-m",
+        "gans.translate",
+        f"ckpt={root / 'run/checkpoints/last.ckpt'}",
+        f"input={root / 'pairs' / 'test'}",
+        f"output={tmp_path / 'out'}",
+        "device=cpu",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    refused = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
+    one_line(refused, 2, "holds A|B side-by-side images", "add pairs=true")
+    assert not (tmp_path / "out").exists()
+    done = subprocess.run([*args, "pairs=true"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "out").rglob("*.png"))) == 6
 
 
 def test_two_cyclegan_iterations_write_a_checkpoint_a_grid_and_unpaired_scores(tmp_path):
