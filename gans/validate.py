@@ -52,8 +52,10 @@ def validate(cfg: DictConfig) -> None:
     if updates not in ("alternating", "simultaneous"):
         raise ConfigError(f"model.updates={updates} is unknown; allowed: alternating, simultaneous")
     players = [k for k, v in (cfg.get("optimizer") or {}).items() if isinstance(v, DictConfig)]
-    for player in [p for p in players if "_target_" in cfg.optimizer[p]]:
-        key = f"optimizer.{player}.lr"
+    # the shared knob first: the players' lr are copies of it, and the user wrote this one
+    keys = ["optimizer.lr"] if OmegaConf.select(cfg, "optimizer.lr") is not None else []
+    keys += [f"optimizer.{p}.lr" for p in players if "_target_" in cfg.optimizer[p]]
+    for key in keys:
         lr = OmegaConf.select(cfg, key)
         if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0:
             raise ConfigError(f"{key}={lr} must be a number > 0")

@@ -27,6 +27,7 @@ def one_line_error(*overrides: str) -> str:
     ("overrides", "said"),
     [
         (["seed=abc"], "error: seed=abc must be an integer"),
+        (["optimizer.lr=-1"], "error: optimizer.lr=-1 must be a number > 0"),  # as written
         (["trainer=ddp"], "trainer=ddp_cpu runs the same DDP code path in CPU processes"),
         (["trainer.devices=4"], "use trainer=ddp_cpu trainer.devices=4"),
         (
@@ -34,7 +35,7 @@ def one_line_error(*overrides: str) -> str:
             "need trainer=ddp (GPUs) or trainer=ddp_cpu",
         ),
     ],
-    ids=["seed", "ddp-without-gpus", "devices-without-gpus", "devices-without-ddp"],
+    ids=["seed", "lr", "ddp-without-gpus", "devices-without-gpus", "devices-without-ddp"],
 )
 def test_a_bad_setting_is_one_line(tmp_path, overrides, said):
     assert said in one_line_error(*overrides, f"hydra.run.dir={tmp_path}")
