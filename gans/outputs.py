@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import InterpolationKeyError
 
-from gans.errors import WriteFailed
+from gans.errors import ConfigError, WriteFailed
+from gans.validate import check_dataset_choice
 
 #: errors of a file system that will not take a write, and what each means to a user
 REASONS = {
@@ -91,11 +93,21 @@ def discard_unused_output_dir() -> None:
 
 
 class WritableRunDir(Callback):
-    """Before Hydra creates the run (or sweep) directory: one line and exit 4 when it cannot be
-    written, instead of Hydra's traceback."""
+    """Before Hydra creates the run (or sweep) directory, instead of Hydra's traceback: one line
+    and exit 2 when ``data=`` is not a dataset or the directory's name cannot be resolved, exit 4
+    when it cannot be written."""
 
     @staticmethod
-    def _check(directory: Any, key: str) -> None:
+    def _check(config: DictConfig, key: str) -> None:
+        try:
+            check_dataset_choice(config)
+            directory = OmegaConf.select(config, key)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            sys.exit(2)
+        except InterpolationKeyError as exc:  # e.g. ${data.name} of a config that has none
+            print(f"error: {key} needs {exc.msg.split(chr(10))[0]}", file=sys.stderr, flush=True)
+            sys.exit(2)
         try:
             check_writable(str(directory), key)
         except WriteFailed as exc:
@@ -103,7 +115,7 @@ class WritableRunDir(Callback):
             sys.exit(4)
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._check(config.hydra.run.dir, "hydra.run.dir")
+        self._check(config, "hydra.run.dir")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._check(config.hydra.sweep.dir, "hydra.sweep.dir")
+        self._check(config, "hydra.sweep.dir")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from gans.configs import CONF_DIR
 from gans.errors import ConfigError
 from gans.prior import PRIORS
 
@@ -111,8 +113,22 @@ def _missing(cfg: DictConfig, prefix: str = "") -> list[str]:
     return found
 
 
+def check_dataset_choice(cfg: DictConfig) -> None:
+    """Raise when ``data=`` chose the base the image datasets share (``data=_images``, which
+    ``--help`` lists) instead of a dataset."""
+    module = OmegaConf.select(cfg, "data.datamodule")
+    if isinstance(module, DictConfig) and "_target_" not in module:
+        names = sorted(p.stem for p in (Path(CONF_DIR) / "data").glob("[!_]*.yaml"))
+        raise ConfigError(
+            "data=_images is the base the image datasets share, not a dataset; choose one of: "
+            + ", ".join(names)
+        )
+
+
 def check_required(cfg: DictConfig) -> None:
-    """Raise naming the first ``???`` value the user still has to give (nothing is resolved)."""
+    """Raise naming the first ``???`` value the user still has to give (nothing is resolved),
+    or a data choice that is not a dataset (:func:`check_dataset_choice`)."""
+    check_dataset_choice(cfg)
     missing = _missing(cfg)
     if missing:
         key = missing[0]

@@ -28,6 +28,7 @@ def one_line_error(*overrides: str) -> str:
     [
         (["seed=abc"], "error: seed=abc must be an integer"),
         (["optimizer.lr=-1"], "error: optimizer.lr=-1 must be a number > 0"),  # as written
+        (["data=_images"], "error: data=_images is the base the image datasets share"),
         (["trainer=ddp"], "trainer=ddp_cpu runs the same DDP code path in CPU processes"),
         (["trainer.devices=4"], "use trainer=ddp_cpu trainer.devices=4"),
         (
@@ -35,7 +36,14 @@ def one_line_error(*overrides: str) -> str:
             "need trainer=ddp (GPUs) or trainer=ddp_cpu",
         ),
     ],
-    ids=["seed", "lr", "ddp-without-gpus", "devices-without-gpus", "devices-without-ddp"],
+    ids=[
+        "seed",
+        "lr",
+        "data-base",
+        "ddp-without-gpus",
+        "devices-without-gpus",
+        "devices-without-ddp",
+    ],  # fmt: skip
 )
 def test_a_bad_setting_is_one_line(tmp_path, overrides, said):
     assert said in one_line_error(*overrides, f"hydra.run.dir={tmp_path}")
