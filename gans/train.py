@@ -130,8 +130,6 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     if sweeps.multirun():
         sweeps.check_sweepable(cfg)
         sweeps.group_runs(cfg)
-    if resumed:
-        _announce_resume(resumed, cfg)
     if cfg.logger and any("Wandb" in str(c.get("_target_", "")) for c in cfg.logger.values()):
         choose_wandb_mode()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -139,8 +137,9 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         datamodule = restore.datamodule(cfg)
         check_data(cfg, datamodule)
         model = build_model(cfg)
-        if resumed:
+        if resumed:  # a checkpoint that does not fit is refused before its settings are listed
             resume.check_fits(model, resumed, cfg)
+            _announce_resume(resumed, cfg)
         check_model_fits(model, datamodule.sample_shape)
         callbacks = _instantiate_all(cfg.callbacks)
         if not cfg.trainer.get("enable_progress_bar", True):

@@ -59,6 +59,7 @@ def test_a_checkpoint_of_another_model_names_both(tmp_path):
     result = run_train(*TINY_MLP, "model=gan", "logger=none", f"ckpt_path={old}")
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "holds model=dcgan but this run builds model=gan" in result.stderr
+    assert "settings differ" not in result.stdout + result.stderr  # the refusal alone
 
 
 def test_a_home_relative_data_root_is_expanded(tmp_path, monkeypatch):
