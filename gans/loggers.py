@@ -51,8 +51,10 @@ def describe(loggers: list[Logger]) -> list[str]:
                 "offline",
                 "dryrun",
             ):
+                # a resumed run writes one offline folder per session, all with the run's id
+                folders = sorted(run_dir.parent.glob(f"offline-run-*-{run.id}")) or [run_dir]
                 lines.append(f"W&B run (offline): {run_dir}")
-                lines.append(f"  upload it with:  wandb sync {run_dir}")
+                lines.append(f"  upload it with:  wandb sync {' '.join(map(str, folders))}")
             else:
                 lines.append(f"W&B run: {run.url}")
         elif logger.log_dir:

@@ -153,6 +153,9 @@ def test_ckpt_path_last_continues_the_latest_run_in_its_directory_and_wandb_run(
     runs = sorted((run / "wandb").glob("offline-run-*"))
     assert len(runs) == 2 and runs[0].name.split("-")[-1] == runs[1].name.split("-")[-1]
     assert ckpt["gans"]["wandb_run_id"] == runs[0].name.split("-")[-1]
+    # the closing line uploads both sessions' folders, not only the newest
+    (sync,) = [line for line in second.stdout.splitlines() if "wandb sync" in line]
+    assert all(str(folder) in sync for folder in runs)
 
 
 def test_ckpt_path_last_without_a_previous_run_says_so(tmp_path):
