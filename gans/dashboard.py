@@ -168,13 +168,19 @@ def run(cfg: DictConfig) -> str:
     if publish:
         if not cfg.entity:
             raise ConfigError("publish=true needs entity=<your W&B user or team>")
+        if not wandb_credentials_available():
+            raise ConfigError(
+                "publish=true needs W&B credentials: run `wandb login` (or set WANDB_API_KEY), "
+                "then run this command again"
+            )
         workspace.save()
         return f"saved the workspace: {workspace.url}"
     out = Path(cfg.out or f"dashboard-{cfg.project}.json").expanduser()
     out.write_text(json.dumps(definition(workspace), indent=1))
     return (
         f"wrote the workspace definition to {out} (no W&B credentials, or publish=false); "
-        f"publish it with: python -m gans.dashboard entity=<entity> project={cfg.project}"
+        f"publish it with: python -m gans.dashboard entity={cfg.entity or '<entity>'} "
+        f"project={cfg.project}"
         f"{f' sweep={cfg.sweep}' if cfg.sweep else ''} publish=true"
     )
 

@@ -11,7 +11,7 @@ import sys
 from omegaconf import OmegaConf
 
 from gans.dashboard import build, definition, swept_keys
-from tests.conftest import ROOT
+from tests.conftest import ROOT, one_line
 
 DEFAULTS = {"entity": "lab", "project": "gans", "name": "gans", "sweep": None,
             "protocol": None, "out": None, "publish": False}  # fmt: skip
@@ -71,3 +71,19 @@ def test_without_credentials_the_command_writes_the_definition(tmp_path):
     assert f"wrote the workspace definition to {out}" in result.stdout
     assert "publish=true" in result.stdout
     assert "Sweep" in panels(json.loads(out.read_text()))
+
+
+def test_publish_without_credentials_says_how_to_log_in_in_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_API_KEY"}
+    result = subprocess.run(
+        [sys.executable, "-m", "gans.dashboard", "entity=lab", "publish=true"],
+        cwd=tmp_path, env={**env, "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    one_line(result, 2, "publish=true needs W&B credentials", "wandb login")
+    written = subprocess.run(
+        [sys.executable, "-m", "gans.dashboard", "entity=lab", f"out={tmp_path / 'd.json'}"],
+        cwd=tmp_path, env={**env, "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "entity=lab project=" in written.stdout  # the hint keeps the entity given
