@@ -27,6 +27,11 @@ PYTREE = r"`isinstance\(treespec, LeafSpec\)` is deprecated"
 #: the EMA copies are kept in eval mode on purpose (gans/ema.py), and Lightning counts them
 EVAL_MODE = r"Found \d+ module\(s\) in eval mode at the start of training"
 
+#: Lightning's own logging interval, which the games do not use (they log every ``log_every``)
+LOG_INTERVAL = r"The number of training batches \(\d+\) is smaller than the logging interval"
+#: on resume the run continues in its own checkpoint folder, which is not empty by design
+CHECKPOINT_DIR = r"Checkpoint directory .* exists and is not empty"
+
 _done = False
 
 
@@ -41,8 +46,15 @@ def silence() -> None:
         logging.getLogger(name).addFilter(tip)
     warnings.filterwarnings("ignore", message=PYTREE)
     warnings.filterwarnings("ignore", message=EVAL_MODE)
+    warnings.filterwarnings("ignore", message=LOG_INTERVAL)
     # Optuna's storage migrations: "INFO  [alembic.runtime.migration] Context impl SQLiteImpl."
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def resuming() -> None:
+    """A resumed run writes into its own non-empty checkpoint folder: Lightning's warning about
+    that folder says nothing then."""
+    warnings.filterwarnings("ignore", message=CHECKPOINT_DIR)
 
 
 def without_anonymous_setting(logger: Logger) -> Logger:

@@ -34,7 +34,7 @@ from gans.cli import command, reports_config_errors
 from gans.configs import CONF_DIR
 from gans.errors import ConfigError, Interrupted, TrainingDiverged
 from gans.loggers import choose_wandb_mode, declare_metrics, describe
-from gans.outputs import check_writable
+from gans.outputs import check_writable, discard_unused_output_dir
 from gans.perceptual import build_perceptual
 from gans.runlog import RUN_LOG, close_run_log, open_run_log
 from gans.validate import (
@@ -140,6 +140,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         if resumed:  # a checkpoint that does not fit is refused before its settings are listed
             resume.check_fits(model, resumed, cfg)
             _announce_resume(resumed, cfg)
+            quiet.resuming()
         check_model_fits(model, datamodule.sample_shape)
         callbacks = _instantiate_all(cfg.callbacks)
         if not cfg.trainer.get("enable_progress_bar", True):
@@ -231,6 +232,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     if advice:
         interrupt.hand_over()  # submitit requeues (and exits) here on SIGUSR2
         raise Interrupted(advice, interrupt.requested or 15)
+    if resumed:  # the run went on in its own directory: Hydra's new one holds only its files
+        discard_unused_output_dir()
     cluster.close_process_group()
     return summary
 

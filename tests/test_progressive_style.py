@@ -227,6 +227,7 @@ def test_a_schedule_longer_than_the_run_is_reported_at_start(tmp_path):
                      f"paths.run_dir={tmp_path}")  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert "the progressive schedule needs 1,200,048 real images" in done.stderr + done.stdout
+    assert "UserWarning" not in done.stderr + done.stdout  # one of our lines, not a raw warning
 
 
 def test_progan_resumed_mid_fade_equals_the_uninterrupted_run(tmp_path):

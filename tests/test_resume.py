@@ -146,7 +146,7 @@ def test_ckpt_path_last_continues_the_latest_run_in_its_directory_and_wandb_run(
     run = tmp_path / "runs" / "one"
     names = sorted(p.name for p in (run / "checkpoints").glob("iter_*.ckpt"))
     assert names == ["iter_000002.ckpt", "iter_000004.ckpt"]
-    assert not (tmp_path / "runs" / "two" / "checkpoints").exists()
+    assert not (tmp_path / "runs" / "two").exists()  # Hydra's folder for the resume: removed
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["global_step"] == 4
     # both invocations wrote to the same W&B run (offline run folders end in the run id)

@@ -15,18 +15,21 @@ full-size images throughout.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.utilities import rank_zero_warn
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from torch import Tensor
 
 from gans.batches import Batch
 from gans.errors import ConfigError
 from gans.games.gan import GANGame
 from gans.nets.progan import Progressive
+
+log = logging.getLogger(__name__)
 
 
 class ProGANGame(GANGame):
@@ -64,7 +67,7 @@ class ProGANGame(GANGame):
         needed = self.schedule_images()
         if batch_size and iterations and needed > int(batch_size) * int(iterations):
             end = self.progress(int(iterations) * int(batch_size))
-            rank_zero_warn(
+            rank_zero_only(log.warning)(  # one of our lines, not a raw UserWarning
                 f"model=progan: the progressive schedule needs {needed:,} real images to reach "
                 f"{self.generator.resolutions[-1]}x{self.generator.resolutions[-1]} with alpha 1, "
                 f"but iterations={iterations} x data.batch_size={batch_size} shows "
