@@ -387,3 +387,16 @@ def test_idx_files_read_alike_bare_gzipped_or_in_torchvisions_layout(tmp_path):
     (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04\x05")
     with pytest.raises(ConfigError, match="is not an IDX file"):
         read_idx(tmp_path / "bad")
+
+
+def test_a_failed_download_leaves_no_folder_behind(tmp_path, monkeypatch):
+    """Offline (here: a mirror that refuses the connection), ``data.root=<new folder>`` must not
+    leave ``<folder>/MNIST/raw`` behind."""
+    import torchvision
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", ["http://127.0.0.1:9/"])
+    root = tmp_path / "nonexistent" / "deeper"
+    dm = MNISTDataModule(str(root), split="test", download=True, **FAST)
+    with pytest.raises(ConfigError, match="the download failed"):
+        dm.prepare_data()
+    assert not (tmp_path / "nonexistent").exists()

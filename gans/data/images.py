@@ -16,6 +16,7 @@ bus, and augmentation is one batched op.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -380,6 +381,13 @@ class ImageDataModule(InMemoryDataModule):
         return tuple(image.shape)
 
 
+def remove_empty_folders(top: Path) -> None:
+    """Remove ``top`` and the folders under it, deepest first, as long as they hold no file."""
+    for folder, _, _ in sorted(os.walk(top), key=lambda w: -len(Path(w[0]).parts)):
+        with contextlib.suppress(OSError):  # not empty (a file is kept), or already gone
+            os.rmdir(folder)
+
+
 class TorchvisionImageDataModule(ImageDataModule):
     """A dataset read by a torchvision class: :meth:`dataset` builds it, :meth:`missing` says
     which files are expected where; downloading and "not found" are handled here once."""
@@ -394,9 +402,15 @@ class TorchvisionImageDataModule(ImageDataModule):
         return Preprocess(self.image_size, self.channels)
 
     def fetch(self) -> None:
+        """Download; a failed download leaves no folder it created behind (``data.root`` and the
+        dataset's own subfolders, when they hold no file)."""
+        root = Path(self.root).expanduser().absolute()
+        created = next((p for p in reversed([root, *root.parents]) if not p.exists()), None)
         try:
             self.torchvision_dataset(download=True)
         except Exception as exc:  # noqa: BLE001 - any network or archive failure means "not there"
+            if created is not None:
+                remove_empty_folders(created)
             raise self.missing(f" and the download failed ({failure(exc)})") from None
 
     def source(self) -> Dataset:
