@@ -66,12 +66,17 @@ class RunLogLines(L.Callback):
         self._shown = n
 
 
+#: the longest a run's plain progress lines stay silent
+QUIET_SECONDS = 60.0
+
+
 class IterationProgressBar(TQDMProgressBar):
     """One bar over the whole run, 0..max_steps generator iterations, so the rate is it/s of the
     game (not batches/s, which differ when n_critic > 1), with the latest losses and FID beside
     it. When stdout is not a terminal (a log file, a cluster job) the bar is off and a line
-    ``iteration n/N (p%) | r it/s | ETA | losses | fid`` is printed every ``log_every``
-    iterations instead of carriage-return updates.
+    ``iteration n/N (p%) | r it/s | ETA | losses | fid`` is printed after the first iteration,
+    every ``log_every`` iterations and at least every :data:`QUIET_SECONDS`, instead of
+    carriage-return updates.
 
     Args:
         plain: force the plain lines (True) or the bar (False); default: by ``isatty``.
@@ -81,6 +86,8 @@ class IterationProgressBar(TQDMProgressBar):
         super().__init__(refresh_rate=refresh_rate)
         self.plain = (not sys.stdout.isatty()) if plain is None else bool(plain)
         self._shown = 0
+        self._first = 1
+        self._printed = 0.0
         self._clock: tuple[float, int] | None = None
 
     @property
@@ -107,7 +114,9 @@ class IterationProgressBar(TQDMProgressBar):
             self.disable()
         super().on_train_start(trainer, pl_module)
         self._shown = trainer.global_step
+        self._first = trainer.global_step + 1
         self._clock = (time.perf_counter(), trainer.global_step)
+        self._printed = time.perf_counter()
 
     def on_train_epoch_start(self, trainer: L.Trainer, *_: Any) -> None:
         pass
@@ -116,10 +125,19 @@ class IterationProgressBar(TQDMProgressBar):
         n = trainer.global_step
         if n == self._shown:
             return  # a critic batch that closed no iteration
-        due = n % trainer.log_every_n_steps == 0 or n == trainer.max_steps
+        now = time.perf_counter()
+        # the first iteration, every log_every, the last, and at least once a minute: a slow
+        # model (a critic boost, a large network on a CPU) is never silent for minutes
+        due = (
+            n % trainer.log_every_n_steps == 0
+            or n == trainer.max_steps
+            or n == self._first
+            or now - self._printed >= QUIET_SECONDS
+        )
         if self.plain and due and trainer.is_global_zero:
             metrics = self.get_metrics(trainer, pl_module)
             print(progress_line(trainer, metrics, self._clock), flush=True)
+            self._printed = now
         bar = self.train_progress_bar
         if not self.plain and self._should_update(n, bar.total):
             bar.n = n
