@@ -4,6 +4,7 @@ errors a user can act on (one line, a documented exit status)."""
 from __future__ import annotations
 
 import functools
+import io
 import os
 import re
 import sys
@@ -40,14 +41,86 @@ def expand_home(argv: list[str]) -> list[str]:
     return out
 
 
+class HeldStderr(io.TextIOBase):
+    """``sys.stderr`` held back until the command's body starts (:meth:`release`), so that what
+    Hydra prints when it cannot compose the command line can be told in one line instead; after
+    the release every write goes straight through (logging handlers made meanwhile keep it)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real, self.held, self.released = real, [], False
+
+    def write(self, text: str) -> int:
+        if self.released:
+            return self.real.write(text)
+        self.held.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.released:
+            self.real.flush()
+
+    def fileno(self) -> int:
+        return self.real.fileno()
+
+    def isatty(self) -> bool:
+        return self.real.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self.real.encoding
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self.real.write("".join(self.held))
+            self.held = []
+
+
+def condensed(text: str) -> str | None:
+    """One line for Hydra's message about a command line it could not compose (an unknown key, an
+    unknown option of a group, an override it cannot parse), or None for anything else."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return None
+    found = re.match(r"Could not override '([^']+)'", lines[0])
+    if found:
+        key = found[1]
+        return (
+            f"{key} is not a setting of this command (a typo? `--cfg job` lists them; "
+            f"+{key}=... adds a new key)"
+        )
+    found = re.search(r"Could not find '([^']+)/([^'/]+)'", lines[0])
+    if found:
+        options = [line.strip() for line in lines if line.startswith("\t") and "=" not in line]
+        allowed = f"; allowed: {', '.join(options)}" if options else ""
+        return f"{found[1]}={found[2]} is not an option{allowed}"
+    if "override_grammar" in text or lines[0].startswith(("no viable alternative", "mismatched")):
+        return f"cannot parse the command line: {lines[0]} (quote values with spaces or brackets)"
+    return None
+
+
 def command(main: Callable[..., T]) -> Callable[..., T]:
     """A command's entry point whose ``~`` in override values is expanded before Hydra parses
-    them (``data.root=~/data`` works as ``ls ~/data`` does)."""
+    them (``data.root=~/data`` works as ``ls ~/data`` does), and whose command line, when Hydra
+    cannot compose it (an unknown key or option, a syntax error), is one line and exit 2."""
 
     @functools.wraps(main)
     def run(*args: Any, **kwargs: Any) -> T:
         sys.argv[1:] = expand_home(sys.argv[1:])
-        return main(*args, **kwargs)
+        held = HeldStderr(sys.stderr)
+        sys.stderr = held
+        try:
+            return main(*args, **kwargs)
+        except SystemExit as exc:
+            line = None if held.released or exc.code != 1 else condensed("".join(held.held))
+            if line is None:
+                raise
+            held.held = []
+            print(f"error: {line}", file=held.real, flush=True)
+            raise SystemExit(2) from None
+        finally:
+            held.release()
+            sys.stderr = held.real
 
     return run
 
@@ -63,6 +136,8 @@ def reports_config_errors(command: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> T:
+        if isinstance(sys.stderr, HeldStderr):
+            sys.stderr.release()  # composed: from here on stderr is the command's own
         try:
             return command(*args, **kwargs)
         except ConfigError as exc:

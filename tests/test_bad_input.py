@@ -85,3 +85,17 @@ def test_a_corrupt_image_read_by_a_loader_worker_is_named_in_one_line(tmp_path):
     )  # fmt: skip
     assert said.startswith(f"error: cannot read image {broken}")
     assert said.endswith("(in a DataLoader worker)")
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [
+        ("optimizer.lrr=1", "error: optimizer.lrr is not a setting of this command"),
+        ("model=dcgn", "error: model=dcgn is not an option; allowed: acgan, biggan,"),
+        ("seed=[1", "error: cannot parse the command line: no viable alternative"),
+    ],
+    ids=["unknown-key", "unknown-option", "syntax"],
+)
+def test_a_command_line_hydra_cannot_compose_is_one_line_and_exit_2(tmp_path, override, said):
+    assert said in one_line_error(override, f"hydra.run.dir={tmp_path}")
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
