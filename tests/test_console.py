@@ -58,3 +58,14 @@ def test_train_log_has_the_progress_lines_without_a_progress_bar(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "iteration 2/2" not in result.stdout  # no bar, no console lines
     assert "iteration 2/2 (100%)" in (tmp_path / "train.log").read_text()
+
+
+def test_a_run_that_will_take_hours_says_so_with_its_estimate(tmp_path):
+    result = run_train(*QUIET_RUN, "iterations=100000000", "logger=none",
+                       "+trainer.max_time=00:00:00:08", f"hydra.run.dir={tmp_path}")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    said = result.stdout + result.stderr
+    assert said.count("this run needs") == 1 and "on this machine (cpu)" in said
+    assert "this run needs" in (tmp_path / "train.log").read_text()
+    short = run_train(*QUIET_RUN, "iterations=4", "logger=none", f"hydra.run.dir={tmp_path}/s")
+    assert "this run needs" not in short.stdout + short.stderr

@@ -4,6 +4,7 @@ iterations elsewhere, and the same line in the run's ``train.log`` either way.""
 from __future__ import annotations
 
 import datetime
+import logging
 import sys
 import time
 from typing import Any
@@ -13,6 +14,8 @@ from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 
 from gans.runlog import RUN_LOG
+
+log = logging.getLogger(__name__)
 
 
 def _short(value: Any) -> str:
@@ -47,22 +50,52 @@ def progress_line(
     return " | ".join(parts)
 
 
+#: a run estimated to need longer than this (seconds) on this machine is warned about
+LONG_RUN = 3600.0
+
+
+def long_run_warning(trainer: L.Trainer, rate: float) -> str | None:
+    """A warning when the remaining iterations at ``rate`` it/s take longer than
+    :data:`LONG_RUN`, with the estimate and what to change; else None."""
+    left = trainer.max_steps - trainer.global_step
+    if trainer.max_steps <= 0 or rate <= 0 or left / rate <= LONG_RUN:
+        return None
+    eta = datetime.timedelta(seconds=round(left / rate))
+    where = trainer.strategy.root_device.type
+    return (
+        f"this run needs {eta} more at {rate:.2f} it/s on this machine ({where}) for "
+        f"{trainer.max_steps:,} iterations: lower iterations, choose a CPU-sized preset or a "
+        "smaller network, or run on a GPU"
+    )
+
+
 class RunLogLines(L.Callback):
     """The progress line every ``log_every`` iterations (and at the last) into the run's
-    ``train.log``, with or without a progress bar."""
+    ``train.log``, with or without a progress bar; after the first few iterations, one warning
+    if the run will take hours at the measured pace."""
 
     def __init__(self) -> None:
         self._shown = -1
         self._clock: tuple[float, int] | None = None
+        self._estimated = False
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._shown = trainer.global_step
         self._clock = (time.perf_counter(), trainer.global_step)
+        self._estimated = False
 
     def on_train_batch_end(self, trainer: L.Trainer, *_: Any) -> None:
         n = trainer.global_step
         if n != self._shown and (n % trainer.log_every_n_steps == 0 or n == trainer.max_steps):
             RUN_LOG.info(progress_line(trainer, shown(trainer.progress_bar_metrics), self._clock))
+        if n != self._shown and not self._estimated and self._clock is not None:
+            elapsed, done = time.perf_counter() - self._clock[0], n - self._clock[1]
+            if done >= 3 or elapsed >= 10:  # past the first iteration's one-off costs
+                self._estimated = True
+                warning = long_run_warning(trainer, done / max(elapsed, 1e-9))
+                if warning and trainer.is_global_zero:
+                    log.warning(warning)
+                    RUN_LOG.info(warning)
         self._shown = n
 
 
