@@ -104,7 +104,7 @@ def test_unknown_option_lists_the_available_ones():
     ("override", "key"),
     [
         ("data.image_size=24", "data.image_size=24"),
-        ("optimizer.lr=-1", "optimizer.generator.lr=-1"),
+        ("optimizer.lr=-1", "optimizer.lr=-1"),  # the key as the user wrote it
         ("optimizer.discriminator.lr=0", "optimizer.discriminator.lr=0"),
         ("model.n_critic=0", "model.n_critic=0"),
         ("model.n_gen=-2", "model.n_gen=-2"),

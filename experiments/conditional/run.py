@@ -64,7 +64,9 @@ MODELS: dict[str, tuple[list[str], str]] = {
 SCORES = ("fid", "precision", "recall", "intra_fid", "cond_acc")
 
 
-def train_and_score(name: str, seed: int, budget: int, runs: Path, cache: Path) -> dict:
+def train_and_score(
+    name: str, seed: int, budget: int, runs: Path, cache: Path, iterations: int | None = None
+) -> dict:
     folder = runs / f"{name}-s{seed}"
     record_file = folder / "record.json"
     if record_file.exists():
@@ -73,10 +75,14 @@ def train_and_score(name: str, seed: int, budget: int, runs: Path, cache: Path) 
     started = time.perf_counter()
     clock = time.strftime("%H:%M:%S", time.gmtime(budget))
     overrides, _ = MODELS[name]
-    iterations = (
-        [] if any(o.startswith("iterations=") for o in overrides) else ["iterations=1000000"]
-    )
-    run([sys.executable, "-m", "gans.train", *overrides, *iterations, *DATA, f"seed={seed}",
+    if iterations:  # a fixed length instead of the wall clock (the budget only caps it)
+        overrides = [o for o in overrides if not o.startswith("iterations=")]
+        fixed = [f"iterations={iterations}"]
+    else:
+        fixed = (
+            [] if any(o.startswith("iterations=") for o in overrides) else ["iterations=1000000"]
+        )
+    run([sys.executable, "-m", "gans.train", *overrides, *fixed, *DATA, f"seed={seed}",
          f"+trainer.max_time=00:{clock}", "metrics=none", "logger=csv",
          "sample_every=0", "checkpoint_every=0", "trainer.enable_progress_bar=false",
          f"data.cache_dir={cache}", f"hydra.run.dir={folder}"])  # fmt: skip
@@ -180,13 +186,28 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=150, help="training seconds per run")
     parser.add_argument("--runs", default=str(ROOT / "outputs" / "conditional"))
     parser.add_argument("--cache", default=str(ROOT / "outputs" / "conditional" / "cache"))
+    parser.add_argument(
+        "--iterations",
+        type=int,
+        default=None,
+        help="fixed iterations per run instead of the wall-clock budget",
+    )
+    parser.add_argument(
+        "--no-readme",
+        action="store_true",
+        help="print the table without rewriting README.md and results.csv",
+    )
     args = parser.parse_args()
     runs, cache = Path(args.runs), Path(args.cache)
     for name in args.models.split(","):
         for seed in map(int, args.seeds.split(",")):
-            print(json.dumps(train_and_score(name, seed, args.budget, runs, cache)), flush=True)
+            record = train_and_score(name, seed, args.budget, runs, cache, args.iterations)
+            print(json.dumps(record), flush=True)
     records = [json.loads(p.read_text()) for p in sorted(runs.glob("*-s*/record.json"))]
     real = {**floor(cache), "intra": intra_floor(cache)}
+    if args.no_readme:
+        print(table(records, real, args.budget))
+        return
     with open(HERE / "results.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(records[0]))
         writer.writeheader()
