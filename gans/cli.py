@@ -69,11 +69,17 @@ class HeldStderr(io.TextIOBase):
     def encoding(self) -> str:  # type: ignore[override]
         return self.real.encoding
 
+    def __getattr__(self, name: str) -> Any:  # buffer, errors, ...: the real stream's
+        return getattr(self.real, name)
+
     def release(self) -> None:
+        """Write what was held and hand ``sys.stderr`` back to the real stream."""
         if not self.released:
             self.released = True
             self.real.write("".join(self.held))
             self.held = []
+        if sys.stderr is self:
+            sys.stderr = self.real
 
 
 def condensed(text: str) -> str | None:
@@ -120,7 +126,6 @@ def command(main: Callable[..., T]) -> Callable[..., T]:
             raise SystemExit(2) from None
         finally:
             held.release()
-            sys.stderr = held.real
 
     return run
 
