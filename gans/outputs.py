@@ -9,7 +9,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
@@ -98,21 +98,22 @@ class WritableRunDir(Callback):
     when it cannot be written."""
 
     @staticmethod
-    def _check(config: DictConfig, key: str) -> None:
+    def _stop(message: Any, status: int) -> NoReturn:
+        print(f"error: {message}", file=sys.stderr, flush=True)
+        sys.exit(status)
+
+    def _check(self, config: DictConfig, key: str) -> None:
         try:
             check_dataset_choice(config)
             directory = OmegaConf.select(config, key)
         except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr, flush=True)
-            sys.exit(2)
+            self._stop(exc, 2)
         except InterpolationKeyError as exc:  # e.g. ${data.name} of a config that has none
-            print(f"error: {key} needs {exc.msg.split(chr(10))[0]}", file=sys.stderr, flush=True)
-            sys.exit(2)
+            self._stop(f"{key} needs {exc.msg.splitlines()[0]}", 2)
         try:
             check_writable(str(directory), key)
         except WriteFailed as exc:
-            print(f"error: {exc}", file=sys.stderr, flush=True)
-            sys.exit(4)
+            self._stop(exc, 4)
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._check(config, "hydra.run.dir")
