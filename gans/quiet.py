@@ -22,6 +22,8 @@ class DropMessages(logging.Filter):
 
 #: Lightning's advertisement on every Trainer
 LITLOGGER_TIP = "💡 Tip: For seamless cloud logging and experiment tracking"
+#: Lightning's line about TPU cores on every Trainer (its GPU line stays: it says where the run is)
+TPU_LINE = "TPU available: False"
 #: Lightning 2.6's use of a torch pytree API that torch 2.14 deprecates, once per fit
 PYTREE = r"`isinstance\(treespec, LeafSpec\)` is deprecated"
 #: the EMA copies are kept in eval mode on purpose (gans/ema.py), and Lightning counts them
@@ -41,7 +43,7 @@ def silence() -> None:
     if _done:
         return
     _done = True
-    tip = DropMessages(LITLOGGER_TIP)
+    tip = DropMessages(LITLOGGER_TIP, TPU_LINE)
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logging.getLogger(name).addFilter(tip)
     warnings.filterwarnings("ignore", message=PYTREE)

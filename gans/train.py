@@ -23,7 +23,7 @@ from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
-from gans import cluster, quiet, restore, resume, rng, sweeps
+from gans import cluster, presets, quiet, restore, resume, rng, sweeps
 from gans.build import build_model, config_error
 from gans.callbacks import monitors
 from gans.callbacks.evaluation import Evaluation
@@ -37,6 +37,7 @@ from gans.loggers import choose_wandb_mode, declare_metrics, describe
 from gans.outputs import check_writable, discard_unused_output_dir
 from gans.perceptual import build_perceptual
 from gans.runlog import RUN_LOG, close_run_log, open_run_log
+from gans.trust import user_config_dirs
 from gans.validate import (
     check_data,
     check_devices,
@@ -101,6 +102,18 @@ def _announce_resume(resumed: dict[str, Any], cfg: DictConfig) -> None:
         )
 
 
+def _announce_preset() -> None:
+    """One line naming the preset Hydra applied for this model and data, and how to go without."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return
+    choice = HydraConfig.get().runtime.choices.get("preset")
+    line = presets.applied_line(choice, [Path(d) for d in user_config_dirs()])
+    if line:
+        log.info(line)
+
+
 def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> dict[str, Any]:
     """Fit the configured GAN; returns a summary (paths, iterations, timings, final losses).
 
@@ -132,6 +145,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         sweeps.group_runs(cfg)
     if cfg.logger and any("Wandb" in str(c.get("_target_", "")) for c in cfg.logger.values()):
         choose_wandb_mode()
+    _announce_preset()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     try:
         datamodule = restore.datamodule(cfg)
@@ -183,6 +197,9 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         log.info("removed %s, left by a checkpoint write that was killed", stale)
     declare_metrics(loggers)
     where = describe(loggers)
+    for line in where:
+        if not line.startswith(" "):  # where each logger writes; the upload hint comes at the end
+            log.info(line)
     run_log = open_run_log(cfg.paths.run_dir) if trainer.is_global_zero else None
     if resumed:
         RUN_LOG.info("resumed from %s at iteration %d", resumed["path"], resumed["iteration"])

@@ -35,6 +35,7 @@ from gans.data.memory import InMemoryDataModule
 from gans.data.sampling import EpochShuffle, ResumableLoader, loader_generator
 from gans.data.transforms import Preprocess, random_hflip, to_signed_unit
 from gans.errors import ConfigError
+from gans.preparing import progress
 
 logger = logging.getLogger(__name__)
 
@@ -320,7 +321,8 @@ class ImageDataModule(InMemoryDataModule):
             generator=torch.Generator(),  # not the global one: decoding must not shift training
         )
         filled = 0
-        for items in loader:
+        what = f"data={self.name}: decoding {count} images (once; cached)"
+        for items in progress(loader, len(loader), what, unit="batch"):
             for item in items:
                 if isinstance(item, Unreadable):
                     self.skipped.append(item.where)

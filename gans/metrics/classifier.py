@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from gans.data import cache
 from gans.data.transforms import to_signed_unit
 from gans.errors import ConfigError
+from gans.preparing import progress
 
 logger = logging.getLogger(__name__)
 
@@ -87,12 +86,8 @@ def train_classifier(
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         model.train()
         batches = iter(())
-        for _ in tqdm(
-            range(int(steps)),
-            desc="training the metrics classifier (once; cached)",
-            unit="step",
-            disable=not sys.stderr.isatty(),
-            leave=False,
+        for _ in progress(
+            range(int(steps)), int(steps), "training the metrics classifier (once; cached)"
         ):
             batch = next(batches, None)
             if batch is None or batch.numel() < min(batch_size, train_idx.numel()):

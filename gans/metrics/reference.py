@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Subset
 
 from gans.data import cache
 from gans.data.transforms import to_signed_unit
+from gans.preparing import progress
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,10 @@ def reference_features(
     payload = cache.load(path, key)
     if payload is not None:
         return payload["features"].clone()
-    features, _ = extract(net, real_images(datamodule, n), device)
+    batches = progress(
+        real_images(datamodule, n), -(-n // 500), f"reference features of {n} images", "batch"
+    )
+    features, _ = extract(net, batches, device)
     saved = cache.save(path, {"key": key, "features": features})
     logger.info("reference features: %d x %d, cached at %s", *features.shape, saved)
     return features
