@@ -1,5 +1,7 @@
 """Each variant preset carries its paper's settings, and trains for 2 iterations on digits."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -116,3 +118,42 @@ def test_ema_generator_is_checkpointed_and_used_for_samples(tiny_config, tmp_pat
     live = ckpt["state_dict"]["generator.net.0.weight"]
     avg = ckpt["state_dict"]["generator_ema.module.net.0.weight"]
     assert not torch.equal(live, avg)
+
+
+CPU_SIZED = ("wgan", "wgan_gp", "sngan", "r1gan")
+
+
+@pytest.mark.parametrize("model", CPU_SIZED)
+def test_the_cpu_presets_keep_the_paper_settings_and_only_narrow_the_networks(model):
+    """On data=mnist the preset narrows the DCGAN networks; preset=none is the paper's width;
+    everything else is the same configuration."""
+    sized = compose_config([f"model={model}", "paths.run_dir=/x"])
+    paper = compose_config([f"model={model}", "preset=none", "paths.run_dir=/x"])
+    assert (sized.model.generator.base_channels, sized.model.discriminator.base_channels) == (
+        32,
+        16,
+    )
+    assert paper.model.generator.base_channels == paper.model.discriminator.base_channels == 64
+    for cfg in (sized, paper):
+        cfg.model.generator.base_channels = cfg.model.discriminator.base_channels = 0
+    assert sized == paper
+
+
+def test_the_applied_preset_is_named_with_its_first_sentence_and_the_way_out():
+    from gans.presets import applied_line
+
+    line = applied_line("wgan_gp_mnist")
+    assert line.startswith("preset wgan_gp_mnist applied (")
+    assert "WGAN-GP on the real MNIST digits (data=mnist), sized for a CPU" in line
+    assert line.endswith("preset=none trains the model's own (the paper's) settings.")
+    assert applied_line("wgan_gp_cifar10") is None  # no such preset: nothing applied
+    assert applied_line("none") is None and applied_line(None) is None
+
+
+def test_every_preset_says_what_it_is_in_its_first_sentence():
+    from gans.configs import CONF_DIR
+    from gans.presets import header
+
+    for path in sorted((Path(CONF_DIR) / "preset").glob("*.yaml")):
+        first = header(path)
+        assert 20 < len(first) < 400 and first.endswith("."), (path.name, first)
