@@ -103,6 +103,19 @@ def test_intervals_count_generator_iterations(tiny_config, tmp_path):
     assert all(float(r["D(x)"]) <= 1 for r in rows if r.get("D(x)"))
 
 
+@pytest.mark.parametrize(("first_after", "grids"), [(1e-9, [1, 3]), (0, [3]), (3600, [3])])
+def test_a_first_grid_comes_once_after_first_after_seconds(
+    tiny_config, tmp_path, first_after, grids
+):
+    """A slow model shows a grid after ``first_after`` seconds even when ``sample_every`` is
+    far away; once, then only every ``sample_every`` and at the end."""
+    cfg = tiny_config("iterations=3", "sample_every=0", "logger=none",
+                      f"callbacks.samples.first_after={first_after}")  # fmt: skip
+    train(cfg)
+    found = sorted((tmp_path / "run" / "samples").glob("iter_*.png"))
+    assert [int(p.stem.split("_")[1]) for p in found] == grids
+
+
 def test_resume_continues_the_iteration_count(tiny_config, tmp_path):
     first = tiny_config("iterations=2", "model.n_critic=2", run_dir=tmp_path / "a")
     train(first)

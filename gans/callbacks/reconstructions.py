@@ -25,8 +25,10 @@ class Reconstructions(PeriodicImage):
     prefix = "recon"
     key = "reconstructions"
 
-    def __init__(self, dirpath: str, every: int = 500, num: int = 32, nrow: int = 8) -> None:
-        super().__init__(dirpath, every)
+    def __init__(
+        self, dirpath: str, every: int = 500, num: int = 32, nrow: int = 8, first_after: float = 0.0
+    ) -> None:
+        super().__init__(dirpath, every, first_after)
         self.num = int(num)
         self.nrow = int(nrow)
         self.inputs: Tensor | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +34,23 @@ def fixed_samples(pl_module: Any, num: int, seed: int) -> Tensor:
 
 class PeriodicImage(L.Callback):
     """An image of the game written every ``every`` iterations (0: only at the end) and at the
-    end of training, as ``<dirpath>/<prefix>_XXXXXX.png`` and the logged image ``key``. Each
-    write first runs the game's finite check (no diverged model is drawn) and draws nothing from
-    the training random stream. Subclasses say whether they apply to a game and draw the grid."""
+    end of training, as ``<dirpath>/<prefix>_XXXXXX.png`` and the logged image ``key``; also once
+    after ``first_after`` seconds of training when none was written by then (0: never), so a
+    slow model shows what it draws within a minute or two. Each write first runs the game's
+    finite check (no diverged model is drawn) and draws nothing from the training random stream.
+    Subclasses say whether they apply to a game and draw the grid."""
 
     prefix = "image"
     key = "image"
 
-    def __init__(self, dirpath: str, every: int = 0) -> None:
+    def __init__(self, dirpath: str, every: int = 0, first_after: float = 0.0) -> None:
         self.dirpath = Path(dirpath)
         self.every = int(every)
+        self.first_after = float(first_after)
         self.last_path: Path | None = None
         self._last_step = -1
+        self._started = 0.0
+        self._written = False
 
     def applies(self, pl_module: Any) -> bool:
         return True
@@ -58,6 +64,7 @@ class PeriodicImage(L.Callback):
         if step == self._last_step or not self.applies(pl_module):
             return
         self._last_step = step
+        self._written = True
         pl_module.raise_if_diverged()
         with rng.preserved(), torch.no_grad():
             grid = self.grid(pl_module)
@@ -75,11 +82,21 @@ class PeriodicImage(L.Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: Any) -> None:
         self._last_step = trainer.global_step
+        self._started = time.monotonic()
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
         step = trainer.global_step
-        if self.every > 0 and step > 0 and step % self.every == 0:
+        if self.every > 0 and step > 0 and step % self.every == 0 or self._first_is_due(trainer):
             self.write(trainer, pl_module)
+
+    def _first_is_due(self, trainer: L.Trainer) -> bool:
+        """The early first image: due once ``first_after`` seconds passed with none written. One
+        process only: the clock's decision would differ between DDP processes."""
+        if self.first_after <= 0 or self._written or trainer.world_size > 1:
+            return False
+        return trainer.global_step > self._last_step and (
+            time.monotonic() - self._started >= self.first_after
+        )
 
     def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
         self.write(trainer, pl_module)
@@ -96,9 +113,15 @@ class SampleGrid(PeriodicImage):
     key = "samples"
 
     def __init__(
-        self, dirpath: str, every: int = 500, num: int = 64, nrow: int = 8, seed: int = 0
+        self,
+        dirpath: str,
+        every: int = 500,
+        num: int = 64,
+        nrow: int = 8,
+        seed: int = 0,
+        first_after: float = 0.0,
     ) -> None:
-        super().__init__(dirpath, every)
+        super().__init__(dirpath, every, first_after)
         self.num = int(num)
         self.nrow = int(nrow)
         self.seed = int(seed)
@@ -121,8 +144,15 @@ class ClassGrid(PeriodicImage):
     prefix = "classes"
     key = "samples/per_class"
 
-    def __init__(self, dirpath: str, every: int = 500, per_row: int = 8, seed: int = 0) -> None:
-        super().__init__(dirpath, every)
+    def __init__(
+        self,
+        dirpath: str,
+        every: int = 500,
+        per_row: int = 8,
+        seed: int = 0,
+        first_after: float = 0.0,
+    ) -> None:
+        super().__init__(dirpath, every, first_after)
         self.per_row = int(per_row)
         self.seed = int(seed)
 

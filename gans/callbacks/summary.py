@@ -13,8 +13,6 @@ import lightning as L
 from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.model_summary import ModelSummary, get_human_readable_count
 
-from gans.runlog import RUN_LOG
-
 log = logging.getLogger(__name__)
 
 
@@ -45,10 +43,9 @@ def _trained(pl_module: L.LightningModule, names: list[str]) -> list[bool]:
 
 
 class NetworksSummary(L.Callback):
-    """Logs :func:`networks_line` once, when training starts (also into ``train.log``)."""
+    """Logs :func:`networks_line` once, when training starts (Hydra's log handler puts it in
+    ``train.log`` too)."""
 
     @rank_zero_only
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        line = networks_line(pl_module)
-        log.info(line)
-        RUN_LOG.info(line)
+        log.info(networks_line(pl_module))

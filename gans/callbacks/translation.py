@@ -85,8 +85,10 @@ class TranslationGrid(PeriodicImage):
     prefix = "translation"
     key = "samples/translation"
 
-    def __init__(self, dirpath: str, every: int = 500, num: int = 8) -> None:
-        super().__init__(dirpath, every)
+    def __init__(
+        self, dirpath: str, every: int = 500, num: int = 8, first_after: float = 0.0
+    ) -> None:
+        super().__init__(dirpath, every, first_after)
         self.num = int(num)
         self.rows: dict[str, Tensor] = {}
 

@@ -19,8 +19,10 @@ class LatentTraversal(PeriodicImage):
     prefix = "traversal"
     key = "traversal"
 
-    def __init__(self, dirpath: str, every: int = 0, steps: int = 9) -> None:
-        super().__init__(dirpath, every)
+    def __init__(
+        self, dirpath: str, every: int = 0, steps: int = 9, first_after: float = 0.0
+    ) -> None:
+        super().__init__(dirpath, every, first_after)
         self.steps = int(steps)
 
     def applies(self, pl_module: Any) -> bool:

@@ -38,6 +38,10 @@ def feature_kind(metrics: DictConfig, channels: int) -> str:
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 
 
+#: shipped classifiers already named on the console by this process
+_ANNOUNCED: set[Path] = set()
+
+
 def load_or_train_classifier(
     datamodule: Any, metrics: DictConfig, retrain: bool = False
 ) -> tuple[clf.Classifier, float, str]:
@@ -57,7 +61,8 @@ def load_or_train_classifier(
     shipped = PRETRAINED / path.name
     if not retrain and shipped.is_file():  # (cache.load would also look in the user cache)
         loaded = clf.load(shipped, key)
-        if loaded is not None:
+        if loaded is not None and shipped not in _ANNOUNCED:  # once, also when several use it
+            _ANNOUNCED.add(shipped)
             logger.info(
                 "metrics classifier: the one shipped with gans (%s, held-out accuracy %.4f)",
                 path.name,
