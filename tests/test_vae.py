@@ -22,14 +22,27 @@ def test_kl_per_dimension_is_the_closed_form_gaussian_kl():
     assert torch.allclose(kl_per_dimension(mu, log_var), want, atol=1e-6)
 
 
-def test_vae_loss_is_beta_times_mean_bce_plus_kl_on_known_inputs():
+def test_the_notes_vae_loss_is_beta_times_mean_bce_plus_kl_on_known_inputs():
     logits = torch.zeros(4, 1, 3, 3)  # sigmoid = 1/2: the BCE is log 2 for any target
     x01 = torch.rand(4, 1, 3, 3)
     mu, log_var = torch.ones(4, 2), torch.zeros(4, 2)  # KL = 1/2 per dimension
-    loss, reconstruction, kl = vae_loss(logits, x01, mu, log_var, beta=10.0)
+    loss, reconstruction, kl = vae_loss(logits, x01, mu, log_var, beta=10.0, reconstruction="mean")
     assert reconstruction.item() == pytest.approx(math.log(2))
     assert kl.tolist() == pytest.approx([0.5, 0.5])
     assert loss.item() == pytest.approx(10 * math.log(2) + 1.0)
+
+
+def test_the_default_vae_loss_is_the_negative_elbo_summed_over_pixels():
+    """Kingma & Welling eq. 10 with a Bernoulli decoder: -log p(x|z) sums the 9 pixels' BCE."""
+    logits = torch.randn(4, 1, 3, 3)
+    x01 = torch.rand(4, 1, 3, 3)
+    mu, log_var = torch.randn(4, 2), torch.randn(4, 2)
+    loss, reconstruction, kl = vae_loss(logits, x01, mu, log_var, beta=1.0)
+    p = torch.sigmoid(logits)
+    nll = -(x01 * p.log() + (1 - x01) * (1 - p).log()).sum(dim=(1, 2, 3)).mean()
+    want_kl = kl_divergence(Normal(mu, (0.5 * log_var).exp()), Normal(0.0, 1.0)).sum(1).mean()
+    assert reconstruction.item() == pytest.approx(nll.item(), rel=1e-5)
+    assert loss.item() == pytest.approx((nll + want_kl).item(), rel=1e-5)
 
 
 def test_a_short_vae_run_learns_and_logs_its_terms(tmp_path):

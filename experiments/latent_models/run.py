@@ -34,9 +34,23 @@ MNIST = ["data=image_folder", f"data.root={DIGITS}", "data.channels=1", "data.im
 
 #: name -> (overrides, default iterations, what it is)
 MODELS: dict[str, tuple[list[str], int, str]] = {
-    "vae": (["model=vae"], 2000, "MLP VAE, the notes' lab 01 (beta 10)"),
-    "vae_b200": (["model=vae", "model.beta=200"], 2000, "MLP VAE, beta 200"),
-    "vae_conv_b200": (["model=vae_conv", "model.beta=200"], 2000, "conv VAE, beta 200"),
+    "vae": (["model=vae"], 2000, "MLP VAE, the default: Kingma & Welling's ELBO (BCE summed)"),
+    "vae_conv": (["model=vae_conv"], 2000, "conv VAE, the default ELBO"),
+    "vae_lab01": (
+        ["model=vae", "preset=vae_lab01"],
+        2000,
+        "MLP VAE, the notes' lab 01 (beta 10 on the mean BCE)",
+    ),  # fmt: skip
+    "vae_b200": (
+        ["model=vae", "model.reconstruction=mean", "model.beta=200"],
+        2000,
+        "MLP VAE, beta 200 on the mean BCE",
+    ),  # fmt: skip
+    "vae_conv_b200": (
+        ["model=vae_conv", "model.reconstruction=mean", "model.beta=200"],
+        2000,
+        "conv VAE, beta 200 on the mean BCE",
+    ),  # fmt: skip
     "infogan": (["model=infogan"], 1500, "InfoGAN (the authors' MNIST networks)"),
     # the first lever against the collapse of seeds 1 and 2 (D wins): R1 on D, the config default
     "infogan_r1": (
@@ -147,11 +161,20 @@ def collapsed(record: dict) -> bool:
     return record["fid"] > 1000 and not record["precision"] and not record["recall"]
 
 
+def classifier(record: dict) -> str:
+    """The feature classifier's digest in a result's protocol tag (``classifier-<digest>_...``):
+    figures are comparable only under the same one."""
+    if "weights" in record:  # the floor's record
+        return str(record["weights"])
+    tag = record.get("protocol") or ""
+    return tag.split("_", 1)[0].removeprefix("classifier-") or "?"
+
+
 def table(records: list[dict], real: dict) -> str:
     rows = [
-        "| model | seeds | collapsed | iterations | FID | KID | precision | recall "
+        "| model | classifier | seeds | collapsed | iterations | FID | KID | precision | recall "
         "| categorical acc. | c1 vs slant | c2 vs width |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, (_, _, what) in MODELS.items():
         every = [r for r in records if r["model"] == name]
@@ -160,7 +183,8 @@ def table(records: list[dict], real: dict) -> str:
             continue
         its = sorted({r["iteration"] for r in every})
         cells = [
-            f"{name}: {what}", str(len(every)), str(len(every) - len(mine)),
+            f"{name}: {what}", ", ".join(sorted({classifier(r) for r in every})),
+            str(len(every)), str(len(every) - len(mine)),
             ",".join(map(str, its)),
             spread([r["fid"] for r in mine], 2), spread([r["kid"] for r in mine], 3),
             spread([r["precision"] for r in mine], 3), spread([r["recall"] for r in mine], 3),
@@ -170,11 +194,43 @@ def table(records: list[dict], real: dict) -> str:
         rows.append("| " + " | ".join(cells) + " |")
     scores = real["scores"]
     rows.append(
-        f"| real vs real (the floor: 5,000 real digits against the reference) | - | - | - "
+        f"| real vs real (the floor: 5,000 real digits against the reference) "
+        f"| {classifier(real)} | - | - | - "
         f"| {scores['fid']:.2f} | {scores['kid']:.3f} | {scores['precision']:.3f} "
         f"| {scores['recall']:.3f} | - | - | - |"
     )
     return "\n".join(rows)
+
+
+def merged(results: Path, runs: Path) -> list[dict]:
+    """Every result: the rows of ``results`` (earlier sessions, whose run folders may be gone),
+    replaced by the records found under ``runs`` for the same (model, seed, iteration)."""
+    records: dict[tuple, dict] = {}
+    if results.exists():
+        with open(results, newline="") as f:
+            for row in csv.DictReader(f):
+                record = {k: _number(v) for k, v in row.items()}
+                records[(record["model"], record["seed"], record["iteration"])] = record
+    for path in sorted(runs.glob("*-s*/eval-*.json")):
+        record = json.loads(path.read_text())
+        records[(record["model"], record["seed"], record["iteration"])] = record
+    order = list(MODELS)
+    return sorted(
+        records.values(),
+        key=lambda r: (order.index(r["model"]) if r["model"] in order else len(order), r["seed"]),
+    )
+
+
+def _number(text: str) -> object:
+    """A CSV cell as it was written: '' -> None, numbers as numbers, else the text."""
+    if text == "":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def main() -> None:
@@ -192,7 +248,7 @@ def main() -> None:
         for seed in map(int, args.seeds.split(",")):
             record = train_and_score(name, seed, budgets[name], runs, cache)
             print(json.dumps(record), flush=True)
-    records = [json.loads(p.read_text()) for p in sorted(runs.glob("*-s*/eval-*.json"))]
+    records = merged(HERE / "results.csv", runs)
     real = floor(cache)
     with open(HERE / "results.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(records[0]))

@@ -22,15 +22,28 @@ def kl_per_dimension(mu: Tensor, log_var: Tensor) -> Tensor:
     return (-0.5 * (1 + log_var - mu.pow(2) - log_var.exp())).mean(dim=0)
 
 
+#: how the per-pixel binary cross-entropies of one image are combined
+RECONSTRUCTIONS = ("sum", "mean")
+
+
 def vae_loss(
-    logits: Tensor, x01: Tensor, mu: Tensor, log_var: Tensor, beta: float
+    logits: Tensor,
+    x01: Tensor,
+    mu: Tensor,
+    log_var: Tensor,
+    beta: float,
+    reconstruction: str = "sum",
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """(loss, reconstruction, KL per dimension): loss = beta * (mean over pixels of the binary
-    cross-entropy between x in [0, 1] and sigmoid(logits)) + sum_j KL_j, averaged over the batch
-    (the notes' lab 01 loss, to minimise)."""
-    reconstruction = F.binary_cross_entropy_with_logits(logits, x01)
+    """(loss, reconstruction, KL per dimension): loss = beta * R + sum_j KL_j, averaged over the
+    batch, to minimise. R is the binary cross-entropy between x in [0, 1] and sigmoid(logits)
+    summed over an image's pixels (``sum``: with beta = 1 the negative ELBO of a Bernoulli
+    decoder, Kingma & Welling 2014 eq. 10) or averaged over them (``mean``: the notes' lab 01,
+    there with beta = 10). The returned reconstruction is R."""
+    bce = F.binary_cross_entropy_with_logits(logits, x01, reduction="none").flatten(1)
+    per_image = bce.sum(dim=1) if reconstruction == "sum" else bce.mean(dim=1)
+    r = per_image.mean()
     kl = kl_per_dimension(mu, log_var)
-    return beta * reconstruction + kl.sum(), reconstruction, kl
+    return beta * r + kl.sum(), r, kl
 
 
 class VAEGame(Game):
@@ -43,7 +56,9 @@ class VAEGame(Game):
         optimizer: the ``optimizer`` group; ``optimizer.vae`` steps encoder and decoder together
             (logged as ``lr/vae``, ``grad_norm/vae``).
         latent: ``{"dim", "prior"}`` (the prior must be ``normal``: the KL term assumes it).
-        beta: the reconstruction weight (the notes: 10).
+        beta: the reconstruction weight (Kingma & Welling: 1 with ``reconstruction=sum``; the
+            notes' lab 01: 10 with ``mean``).
+        reconstruction: ``sum`` or ``mean`` of the per-pixel cross-entropies (:func:`vae_loss`).
         active_threshold: a latent dimension with mean KL above this is an active unit.
     """
 
@@ -58,7 +73,8 @@ class VAEGame(Game):
         latent: Mapping[str, Any],
         *,
         name: str = "vae",
-        beta: float = 10.0,
+        beta: float = 1.0,
+        reconstruction: str = "sum",
         active_threshold: float = 0.01,
         terms: Any = None,
         ema: Mapping[str, Any] | None = None,
@@ -83,6 +99,11 @@ class VAEGame(Game):
         self.name = str(name)
         self.prior = LatentPrior(latent["dim"], "normal")
         self.beta = float(beta)
+        if reconstruction not in RECONSTRUCTIONS:
+            raise ConfigError(
+                f"model.reconstruction={reconstruction} is not one of {', '.join(RECONSTRUCTIONS)}"
+            )
+        self.reconstruction = reconstruction
         self.active_threshold = float(active_threshold)
         self._range_checked = False
 
@@ -108,7 +129,9 @@ class VAEGame(Game):
         """Encode, reparameterise z = mu + eps * exp(log sigma^2 / 2), decode, one step of both."""
         mu, log_var = self.encoder(x)
         z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
-        loss, reconstruction, kl = vae_loss(self.decoder(z), (x + 1) / 2, mu, log_var, self.beta)
+        loss, reconstruction, kl = vae_loss(
+            self.decoder(z), (x + 1) / 2, mu, log_var, self.beta, self.reconstruction
+        )
         self.record(**{"loss/vae": loss, "reconstruction": reconstruction}, kl_per_dim=kl)
         self.update("vae", loss, closes_iteration=True)
 
