@@ -24,6 +24,8 @@ class DropMessages(logging.Filter):
 LITLOGGER_TIP = "💡 Tip: For seamless cloud logging and experiment tracking"
 #: Lightning's line about TPU cores on every Trainer (its GPU line stays: it says where the run is)
 TPU_LINE = "TPU available: False"
+#: Lightning's note that training reached max_steps: the closing summary counts the iterations
+MAX_STEPS = "`Trainer.fit` stopped: `max_steps="
 #: Lightning 2.6's use of a torch pytree API that torch 2.14 deprecates, once per fit
 PYTREE = r"`isinstance\(treespec, LeafSpec\)` is deprecated"
 #: the EMA copies are kept in eval mode on purpose (gans/ema.py), and Lightning counts them
@@ -43,7 +45,7 @@ def silence() -> None:
     if _done:
         return
     _done = True
-    tip = DropMessages(LITLOGGER_TIP, TPU_LINE)
+    tip = DropMessages(LITLOGGER_TIP, TPU_LINE, MAX_STEPS)
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logging.getLogger(name).addFilter(tip)
     warnings.filterwarnings("ignore", message=PYTREE)

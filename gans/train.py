@@ -31,7 +31,7 @@ from gans.callbacks.interrupt import NAMES, GracefulInterrupt
 from gans.callbacks.progress import RunLogLines
 from gans.checkpoint_io import AtomicCheckpointIO, remove_stale_temporaries
 from gans.cli import command, reports_config_errors
-from gans.configs import CONF_DIR
+from gans.configs import CONF_DIR, data_named_by
 from gans.errors import ConfigError, Interrupted, TrainingDiverged
 from gans.loggers import choose_wandb_mode, declare_metrics, describe
 from gans.outputs import check_writable, discard_unused_output_dir
@@ -131,10 +131,17 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         OmegaConf.resolve(cfg)
     except InterpolationKeyError as exc:
         missing = re.search(r"key '([^']+)'", str(exc))
+        key = missing[1] if missing else "?"
+        model, data = cfg.model.get("name"), cfg.data.get("name")
+        needed = data_named_by(str(model))
+        if key.startswith("data.") and needed:  # the model needs another kind of data: say which
+            raise ConfigError(
+                f"model={model} needs {key}, which data={data} does not define: choose "
+                f"{' or '.join(f'data={d}' for d in needed)} (with data.root=<folder>)"
+            ) from None
         raise ConfigError(
-            f"{_unresolvable(cfg)} needs ${{{missing[1] if missing else '?'}}}, which the "
-            f"chosen configs do not define (model={cfg.model.get('name')} and "
-            f"data={cfg.data.get('name')} do not fit together?)"
+            f"{_unresolvable(cfg)} needs ${{{key}}}, which the chosen configs do not define "
+            f"(model={model} and data={data} do not fit together?)"
         ) from None
     validate(cfg)
     check_writable(cfg.paths.run_dir, "paths.run_dir")

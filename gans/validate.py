@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,20 @@ def check_required(cfg: DictConfig) -> None:
     missing = _missing(cfg)
     if missing:
         key = missing[0]
-        raise ConfigError(f"{key} must be set, e.g. {key}=<value> on the command line")
+        what = required_comment(key)
+        value = f"<{what}>" if what else "<value>"
+        raise ConfigError(f"{key} must be set, e.g. {key}={value} on the command line")
+
+
+def required_comment(key: str) -> str | None:
+    """The comment beside ``<leaf>: ???`` in the package's configs (what the value is), when
+    the configs say it one way only."""
+    leaf = re.escape(key.rsplit(".", 1)[-1])
+    pattern = re.compile(rf"^\s*{leaf}:\s*\?\?\?\s*#\s*(.+?)\s*$", re.M)
+    found = {
+        m[1] for path in Path(CONF_DIR).rglob("*.yaml") for m in pattern.finditer(path.read_text())
+    }
+    return found.pop() if len(found) == 1 else None
 
 
 def check_data(cfg: DictConfig, datamodule: Any) -> None:

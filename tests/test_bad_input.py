@@ -35,6 +35,11 @@ def one_line_error(*overrides: str) -> str:
             ["trainer.accelerator=cpu", "trainer.devices=2"],
             "need trainer=ddp (GPUs) or trainer=ddp_cpu",
         ),
+        (
+            ["model=pix2pix", "data=digits"],
+            "model=pix2pix needs data.channels_a, which data=digits does not define: "
+            "choose data=paired_folder",
+        ),
     ],
     ids=[
         "seed",
@@ -43,11 +48,37 @@ def one_line_error(*overrides: str) -> str:
         "ddp-without-gpus",
         "devices-without-gpus",
         "devices-without-ddp",
+        "pix2pix-on-digits",
     ],  # fmt: skip
 )
 def test_a_bad_setting_is_one_line(tmp_path, overrides, said):
     assert said in one_line_error(*overrides, f"hydra.run.dir={tmp_path}")
     assert not (tmp_path / "checkpoints").exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "said"),
+    [
+        (
+            ["model=cyclegan"],
+            "error: model=cyclegan needs data.channels_a, which data=mnist does not define: "
+            "choose data=unpaired_folder (with data.root=<folder>)",
+        ),
+        (
+            ["model=vqgan_transformer"],
+            "error: model.first_stage must be set, e.g. model.first_stage=<the stage-1 checkpoint "
+            "(model=vqgan)> on the command line",
+        ),
+    ],
+    ids=["cyclegan-on-the-default-data", "stage-2-without-stage-1"],
+)
+def test_a_model_that_cannot_start_on_the_default_data_says_what_it_needs(
+    tmp_path, overrides, said
+):
+    result = run_train(*overrides, "logger=none", "metrics=none", f"hydra.run.dir={tmp_path}")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and errors == [said], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
 
 
 def test_a_checkpoint_of_another_model_names_both(tmp_path):

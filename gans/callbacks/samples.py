@@ -35,10 +35,11 @@ def fixed_samples(pl_module: Any, num: int, seed: int) -> Tensor:
 class PeriodicImage(L.Callback):
     """An image of the game written every ``every`` iterations (0: only at the end) and at the
     end of training, as ``<dirpath>/<prefix>_XXXXXX.png`` and the logged image ``key``; also once
-    after ``first_after`` seconds of training when none was written by then (0: never), so a
-    slow model shows what it draws within a minute or two. Each write first runs the game's
-    finite check (no diverged model is drawn) and draws nothing from the training random stream.
-    Subclasses say whether they apply to a game and draw the grid."""
+    ``first_after`` seconds after the callback was built (before the run's preparation) when
+    none was written by then (0: never), so a slow model shows what it draws within minutes.
+    Each write first runs the game's finite check (no diverged model is drawn) and draws nothing
+    from the training random stream. Subclasses say whether they apply to a game and draw the
+    grid."""
 
     prefix = "image"
     key = "image"
@@ -49,7 +50,7 @@ class PeriodicImage(L.Callback):
         self.first_after = float(first_after)
         self.last_path: Path | None = None
         self._last_step = -1
-        self._started = 0.0
+        self._started = time.monotonic()  # built before the run's preparation (e.g. a classifier)
         self._written = False
 
     def applies(self, pl_module: Any) -> bool:
@@ -82,7 +83,6 @@ class PeriodicImage(L.Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: Any) -> None:
         self._last_step = trainer.global_step
-        self._started = time.monotonic()
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
         step = trainer.global_step

@@ -138,6 +138,8 @@ def test_a_full_disk_during_a_checkpoint_fails_in_one_line_and_keeps_the_previou
     assert done.returncode == 4, done.stderr[-2000:]
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "could not write the checkpoint" in errors[0]
+    assert "the file-size limit (ulimit -f) was reached" in errors[0]  # says why
+    assert f"resume from it with ckpt_path={last}" in errors[0]  # this run's exact file
     assert "Traceback" not in done.stderr
     assert torch.load(last, weights_only=True)["global_step"] == 2
     assert not list((run / "checkpoints").glob(".*.tmp-*"))
