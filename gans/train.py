@@ -172,7 +172,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
                 kind = model.perceptual_kind
                 model.attach_perceptual(build_perceptual(kind, datamodule, cfg.metrics))
         callbacks += evaluation
-        health = monitors.health(cfg)
+        health = monitors.health(cfg, evaluation)
         callbacks += health
         interrupt = GracefulInterrupt()
         callbacks += [interrupt, RunLogLines(), *(extra_callbacks or [])]

@@ -30,6 +30,16 @@ MESSAGES = {
         "the fixed-noise samples' mean pairwise distance is {ratio:.3f} of the real data's "
         "(< {ratio_floor}): the generator's samples have collapsed to few modes"
     ),
+    "class_collapse": (
+        "the samples of class {label} spread {ratio:.3f} of that class's real digits' mean "
+        "pairwise distance (< {ratio_floor}): within its classes the generator draws nearly one "
+        "image each (ACGAN's known failure; model.auxiliary=tac or adc, or a projection D, "
+        "counter it)"
+    ),
+    "ignored_labels": (
+        "the classifier finds the class asked for in {accuracy:.0%} of the samples at the last "
+        "two evaluations (< {floor:.0%}; chance {chance:.0%}): the generator ignores its labels"
+    ),
 }
 
 
@@ -52,7 +62,15 @@ class TrainingHealth(EveryIterations):
     (losses and D outputs averaged over the batches since the previous check: single batches
     of a healthy run dip close to these limits);
     * ``mode_collapse``: mean pairwise distance of G's samples on fixed noise below
-      ``diversity_ratio`` times that of real batches.
+      ``diversity_ratio`` times that of real batches;
+
+    and for a class-conditional game on labelled data:
+
+    * ``class_collapse``: for some class, its fixed-noise samples' mean pairwise distance below
+      ``class_diversity_ratio`` times that of the class's real samples (within-class collapse:
+      one image per class, which the overall diversity does not show);
+    * ``ignored_labels``: the conditional accuracy of the last two evaluations of ``evaluation``
+      (the classifier's class of samples drawn for each class) below ``label_accuracy``.
 
     A sign present in ``patience`` consecutive checks is a warning: logged, sent as a W&B alert,
     counted as ``health/<sign>`` in the loggers, and (``stop=True``) ends training early. It is
@@ -72,6 +90,9 @@ class TrainingHealth(EveryIterations):
         num_samples: int = 64,
         stop: bool = False,
         seed: int = 0,
+        class_diversity_ratio: float = 0.25,
+        label_accuracy: float = 0.5,
+        evaluation: Any = None,
     ) -> None:
         super().__init__(every)
         self.patience = int(patience)
@@ -82,6 +103,10 @@ class TrainingHealth(EveryIterations):
         self.num_samples = int(num_samples)
         self.stop = bool(stop)
         self.seed = int(seed)
+        self.class_diversity_ratio = float(class_diversity_ratio)
+        self.label_accuracy = float(label_accuracy)
+        self.evaluation = evaluation  # an Evaluation callback with conditional accuracy, or None
+        self.real_class_diversity: dict[int, list[float]] = {}
         self.streaks = dict.fromkeys(MESSAGES, 0)
         self.warnings: list[dict[str, Any]] = []
         self.real_diversity: list[float] = []
@@ -96,6 +121,13 @@ class TrainingHealth(EveryIterations):
             x = batch.real[: self.num_samples]
             if x.shape[0] > 1:
                 self.real_diversity.append(mean_pairwise_distance(x))
+            labels = getattr(batch, "y", None)
+            if labels is not None and int(getattr(pl_module, "num_classes", 0) or 0) > 0:
+                for c in labels.unique().tolist():
+                    same = batch.real[labels == c]
+                    if same.shape[0] > 1:
+                        spread = mean_pairwise_distance(same)
+                        self.real_class_diversity.setdefault(int(c), []).append(spread)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
         self.accumulate(pl_module.health_signals())
@@ -148,11 +180,46 @@ class TrainingHealth(EveryIterations):
                 signs["vanishing_gradients"] = {"dx": dx, "dgz": dgz}
         real = sum(self.real_diversity) / max(len(self.real_diversity), 1)
         if real > 1e-12:  # data that is one point (Dirac-GAN) has no diversity to lose
-            ratio = self.diversity(pl_module) / real
+            samples = fixed_samples(pl_module, self.num_samples, self.seed)
+            ratio = mean_pairwise_distance(samples) / real
             self.ratios.append((pl_module.iteration, ratio))
             if ratio < self.diversity_ratio:
                 signs["mode_collapse"] = {"ratio": ratio, "ratio_floor": self.diversity_ratio}
+            classes = int(getattr(pl_module, "num_classes", 0) or 0)
+            worst = self.class_ratio(samples, classes) if classes else None
+            if worst is not None and worst[1] < self.class_diversity_ratio:
+                signs["class_collapse"] = {
+                    "label": worst[0],
+                    "ratio": worst[1],
+                    "ratio_floor": self.class_diversity_ratio,
+                }
+        accuracy = self.label_accuracy_now()
+        if accuracy is not None and accuracy < self.label_accuracy:
+            chance = 1 / max(int(getattr(pl_module, "num_classes", 0) or 1), 1)
+            signs["ignored_labels"] = {
+                "accuracy": accuracy,
+                "floor": self.label_accuracy,
+                "chance": chance,
+            }
         return signs
+
+    def class_ratio(self, samples: Tensor, classes: int) -> tuple[int, float] | None:
+        """(class, ratio) of the class whose samples (``fixed_samples`` cycles the labels, so
+        class c is every ``classes``-th row from c) spread least against its real samples."""
+        ratios = []
+        for c, spreads in self.real_class_diversity.items():
+            mine = samples[c::classes]
+            real = sum(spreads) / len(spreads)
+            if mine.shape[0] > 1 and real > 1e-12:
+                ratios.append((c, mean_pairwise_distance(mine) / real))
+        return min(ratios, key=lambda cr: cr[1]) if ratios else None
+
+    def label_accuracy_now(self) -> float | None:
+        """The higher conditional accuracy of the last two evaluations (None before two): low
+        in both means the labels are ignored, not that one evaluation came early."""
+        history = getattr(self.evaluation, "history", None) or []
+        found = [scores["cond_acc"] for _, scores in history if "cond_acc" in scores][-2:]
+        return max(found) if len(found) == 2 else None
 
     def diversity(self, pl_module: Any) -> float:
         """Mean pairwise distance of the game's samples (EMA when enabled; eval mode; fixed

@@ -22,12 +22,16 @@ from gans.metrics.translation import build_reconstruction_evaluator, build_trans
 QUALITIES = ("images", "reconstruction", "translation", "coverage", "stacked", "none")
 
 
-def health(cfg: DictConfig) -> list[TrainingHealth]:
-    """The training-health monitor, unless ``health.enabled=false``."""
+def health(cfg: DictConfig, evaluation: list[L.Callback] | None = None) -> list[TrainingHealth]:
+    """The training-health monitor, unless ``health.enabled=false``; it reads the conditional
+    accuracy of the run's ``evaluation`` callback when it computes one."""
     settings = dict(cfg.get("health") or {})
     if not settings.pop("enabled", False):
         return []
-    return [TrainingHealth(**settings)]
+    scorer = next(
+        (c for c in evaluation or [] if getattr(c, "class_aware", None) is not None), None
+    )
+    return [TrainingHealth(**settings, evaluation=scorer)]
 
 
 def disentanglement(
