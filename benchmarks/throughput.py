@@ -4,7 +4,7 @@
     python benchmarks/throughput.py --models dcgan --iterations 400 --repeats 3
 
 For each model (DCGAN, WGAN-GP, the MLP GAN, the notes' VAE and its convolutional variant,
-InfoGAN, cGAN, cDCGAN, SAGAN, BigGAN, Pix2Pix, CycleGAN, VQGAN, StyleGAN2, ProGAN) both
+InfoGAN, cGAN, cDCGAN, ACGAN, SAGAN, BigGAN, Pix2Pix, CycleGAN, VQGAN, StyleGAN2, ProGAN) both
 contenders get the same networks (built from the model's config, same seed), the same
 optimizers, the same objective object, the same 32x32 digits tensor and the model's batch size:
 
@@ -57,7 +57,8 @@ from gans.train import CONF_DIR, train  # noqa: E402
 # three models cost seconds, not minutes, per run on two cores.
 WIDTH_16 = ["model.generator.base_channels=16", "model.discriminator.base_channels=16"]
 # SAGAN and BigGAN at ch = 16 (blocks 64 wide instead of 256) for the same reason.
-PER_MODEL = {"wgan_gp": WIDTH_16, "cdcgan": WIDTH_16, "sagan": WIDTH_16, "biggan": WIDTH_16}
+PER_MODEL = {"wgan_gp": WIDTH_16, "cdcgan": WIDTH_16, "acgan": WIDTH_16, "sagan": WIDTH_16,
+             "biggan": WIDTH_16}  # fmt: skip
 # Translation on folders of digits written once (A: the digit, B: its negative; CycleGAN's two
 # domains: halves of the digits, one half negated), at the sizes of experiments/image_to_image,
 # batch 16, without the random jitter (the plain loop reads the same decoded tensors and
@@ -114,9 +115,8 @@ def gradient_penalty(D: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor)
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
-def plain_gan(cfg: DictConfig) -> Step:
-    """The GAN lab loop's body: a D step (n_critic of them for WGAN-GP, with its gradient
-    penalty written inline), then a G step."""
+def two_players(cfg: DictConfig) -> tuple[Any, ...]:
+    """(G, D, the objective, G's optimizer, D's optimizer) from the model's config."""
     G, D = (
         instantiate(cfg.model.generator).to(DEVICE),
         instantiate(cfg.model.discriminator).to(DEVICE),
@@ -124,6 +124,23 @@ def plain_gan(cfg: DictConfig) -> Step:
     objective = instantiate(cfg.loss)
     opt_g = instantiate(cfg.optimizer.generator)(G.parameters())
     opt_d = instantiate(cfg.optimizer.discriminator)(D.parameters())
+    return G, D, objective, opt_g, opt_d
+
+
+@torch.no_grad()
+def average(G_ema: torch.nn.Module, G: torch.nn.Module, decay: float) -> None:
+    """G_ema <- decay G_ema + (1 - decay) G, buffers copied (decay 0: a copy)."""
+    for p_ema, p in zip(G_ema.state_dict().values(), G.state_dict().values(), strict=True):
+        if p_ema.is_floating_point():
+            p_ema.lerp_(p, 1 - decay)
+        else:
+            p_ema.copy_(p)
+
+
+def plain_gan(cfg: DictConfig) -> Step:
+    """The GAN lab loop's body: a D step (n_critic of them for WGAN-GP, with its gradient
+    penalty written inline), then a G step."""
+    G, D, objective, opt_g, opt_d = two_players(cfg)
     gp_weight = cfg.regularizer.get("gradient_penalty", {}).get("weight", 0)
     clip = cfg.regularizer.get("weight_clip", {}).get("clip")
     drift = cfg.regularizer.get("drift", {}).get("epsilon", 0)  # ProGAN's
@@ -157,35 +174,62 @@ def plain_gan(cfg: DictConfig) -> Step:
         loss_g.backward()
         opt_g.step()
         if G_ema is not None:  # BigGAN-PyTorch's ema: a copy until ema_start, then an average
-            decay = ema.decay if g_steps >= ema.get("start", 0) else 0.0
-            with torch.no_grad():
-                for p_ema, p in zip(
-                    G_ema.state_dict().values(), G.state_dict().values(), strict=True
-                ):
-                    if p_ema.is_floating_point():
-                        p_ema.lerp_(p, 1 - decay)
-                    else:
-                        p_ema.copy_(p)
+            average(G_ema, G, ema.decay if g_steps >= ema.get("start", 0) else 0.0)
         g_steps += 1
         return loss_d, loss_g
 
     return step
 
 
+def plain_acgan(cfg: DictConfig) -> Step:
+    """ACGAN's loop body (Odena et al. 2017) as a lab writes it: D judges and classifies real
+    and generated images (the batch's labels given to G), one step on the adversarial loss plus
+    both cross-entropies; then G's step on its adversarial loss plus its samples' cross-entropy."""
+    G, D, objective, opt_g, opt_d = two_players(cfg)
+    dim, weight = cfg.model.latent.dim, cfg.model.class_weight
+    ema = cfg.get("ema", {})
+    G_ema = copy.deepcopy(G).requires_grad_(False) if ema.get("enabled") else None
+
+    def step(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        fake = G(torch.randn(x.shape[0], dim, device=DEVICE), y).detach()
+        real_out, real_cls = D.judge_and_classify(x)
+        fake_out, fake_cls = D.judge_and_classify(fake)
+        loss_d = objective.d_loss(real_out, fake_out) + weight * (
+            F.cross_entropy(real_cls, y) + F.cross_entropy(fake_cls, y)
+        )
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        out, cls = D.judge_and_classify(G(torch.randn(x.shape[0], dim, device=DEVICE), y))
+        loss_g = objective.g_loss(out) + weight * F.cross_entropy(cls, y)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        if G_ema is not None:
+            average(G_ema, G, ema.decay)
+        return loss_d, loss_g
+
+    return step
+
+
 def plain_vae(cfg: DictConfig) -> Step:
-    """The notes' lab 01 loop's body: encode, reparameterise, decode, beta * BCE + KL, one Adam
-    step over both networks."""
+    """The VAE loop's body: encode, reparameterise, decode, beta * BCE (summed over the pixels
+    as Kingma & Welling's ELBO, or averaged as the notes' lab 01) + KL, one Adam step over both
+    networks."""
     encoder = instantiate(cfg.model.encoder).to(DEVICE)
     decoder = instantiate(cfg.model.decoder).to(DEVICE)
     params = [*encoder.parameters(), *decoder.parameters()]
     optimizer = torch.optim.Adam(params, lr=cfg.optimizer.lr,
                                  betas=(cfg.optimizer.beta1, cfg.optimizer.beta2))  # fmt: skip
     beta = cfg.model.beta
+    summed = cfg.model.get("reconstruction", "sum") == "sum"
 
     def step(x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
         mu, log_var = encoder(x)
         z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
-        reconstruction = F.binary_cross_entropy_with_logits(decoder(z), (x + 1) / 2)
+        target = (x + 1) / 2
+        reconstruction = F.binary_cross_entropy_with_logits(decoder(z), target, reduction="sum")
+        reconstruction = reconstruction / (x.shape[0] if summed else target.numel())
         kl = (-0.5 * (1 + log_var - mu.pow(2) - log_var.exp())).mean(0).sum()
         loss = beta * reconstruction + kl
         optimizer.zero_grad(set_to_none=True)
@@ -455,7 +499,7 @@ def plain_stylegan2(cfg: DictConfig) -> Step:
 
 
 PLAIN = {"gan": plain_gan, "progan": plain_gan, "vae": plain_vae, "infogan": plain_infogan,
-         "pix2pix": plain_pix2pix}  # fmt: skip
+         "pix2pix": plain_pix2pix, "acgan": plain_acgan}  # fmt: skip
 
 
 def tensors(cfg: DictConfig) -> tuple[torch.Tensor, torch.Tensor, Step]:
@@ -583,7 +627,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--models",
-        default="dcgan,wgan_gp,gan,vae,vae_conv,infogan,cgan,cdcgan,sagan,biggan,pix2pix,cyclegan,"
+        default="dcgan,wgan_gp,gan,vae,vae_conv,infogan,cgan,cdcgan,acgan,sagan,biggan,pix2pix,cyclegan,"
         "vqgan,stylegan2,progan",
     )
     parser.add_argument("--iterations", type=int, default=300)

@@ -70,8 +70,11 @@ def _failure(target: Path, exc: BaseException) -> str:
         text = str(exc)
         reason = next((r for e, r in REASONS.items() if os.strerror(e) in text), None)
     why = reason or str(exc).splitlines()[0]
+    last = target.parent / "last.ckpt"  # the run's latest complete checkpoint, if any
     if target.exists():
         kept = f"the previous one is intact; resume from it with ckpt_path={target}"
+    elif last.exists():
+        kept = f"the run's last checkpoint is intact; resume from it with ckpt_path={last}"
     else:
         kept = "none was written, so there is nothing to resume from"
     return (
