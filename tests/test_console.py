@@ -89,6 +89,7 @@ def normalized(console: str, run_dir: Path, cache: Path) -> list[str]:
     text = re.sub(r"\[\d{4}-\d\d-\d\d [\d:,]+\]", "[<time>]", text)
     text = re.sub(r"offline-run-\d{8}_\d{6}-\w+", "offline-run-<id>", text)
     text = re.sub(r"GPU available: .*", "GPU available: <machine>", text)
+    text = re.sub(r"[0-9a-f]{16}(?=\.pt)", "<digest>", text)  # cache keys name paths
     text = re.sub(r"\d+(\.\d+)?(e[-+]?\d+)?", "<n>", text)
     return [line for line in text.splitlines() if not TIMED.match(line)]
 
@@ -100,6 +101,7 @@ def test_the_console_of_a_default_run_is_the_snapshot(tmp_path):
     run_dir, cache = tmp_path / "run", tmp_path / "cache"
     env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"}
     env.pop("WANDB_SILENT", None)  # the run's own configuration must silence W&B
+    env["XDG_CACHE_HOME"] = str(cache)  # a first run on a clean machine: nothing cached yet
     result = subprocess.run(
         [sys.executable, "-m", "gans.train", "iterations=4", f"hydra.run.dir={run_dir}",
          f"metrics.cache_dir={cache}"],
