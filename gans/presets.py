@@ -5,19 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from gans.configs import CONF_DIR
+from gans.configs import CONF_DIR, header_text
 
 
 def header(path: Path) -> str:
     """The first sentence of a config file's leading comment block (after ``@package``)."""
-    lines = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.startswith("#"):
-            break
-        text = line.lstrip("#").strip()
-        if not text.startswith("@package"):
-            lines.append(text)
-    words = " ".join(lines)
+    words = header_text(path)
     end = re.search(r"\.(\s|$)", words)
     return words[: end.start() + 1] if end else words
 
