@@ -28,6 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
+import provenance  # noqa: E402
 from latent_models.run import replace_table, run, spread  # noqa: E402  (the experiments' shared runner)
 
 DIGITS = ROOT.parent / "shared" / "data" / "mnist-test" / "raw"  # the t10k IDX .gz files
@@ -64,6 +65,22 @@ MODELS: dict[str, tuple[list[str], str]] = {
 SCORES = ("fid", "precision", "recall", "intra_fid", "cond_acc")
 
 
+def train_overrides(name: str, budget: int, iterations: int | None = None) -> list[str]:
+    """The overrides of one row's runs (all but the seed and the places): the model's, the data,
+    the wall-clock budget, or a fixed length (``iterations``; the budget then only caps it)."""
+    overrides, _ = MODELS[name]
+    clock = time.strftime("%H:%M:%S", time.gmtime(budget))
+    if iterations:
+        overrides = [o for o in overrides if not o.startswith("iterations=")]
+        fixed = [f"iterations={iterations}"]
+    else:
+        own = any(o.startswith("iterations=") for o in overrides)
+        fixed = [] if own else ["iterations=1000000"]
+    return [*overrides, *fixed, *DATA, f"+trainer.max_time=00:{clock}", "metrics=none",
+            "logger=csv", "sample_every=0", "checkpoint_every=0",
+            "trainer.enable_progress_bar=false"]  # fmt: skip
+
+
 def train_and_score(
     name: str, seed: int, budget: int, runs: Path, cache: Path, iterations: int | None = None
 ) -> dict:
@@ -73,20 +90,10 @@ def train_and_score(
         return json.loads(record_file.read_text())
     last = folder / "checkpoints" / "last.ckpt"
     started = time.perf_counter()
-    clock = time.strftime("%H:%M:%S", time.gmtime(budget))
-    overrides, _ = MODELS[name]
-    if iterations:  # a fixed length instead of the wall clock (the budget only caps it)
-        overrides = [o for o in overrides if not o.startswith("iterations=")]
-        fixed = [f"iterations={iterations}"]
-    else:
-        fixed = (
-            [] if any(o.startswith("iterations=") for o in overrides) else ["iterations=1000000"]
-        )
-    run([sys.executable, "-m", "gans.train", *overrides, *fixed, *DATA, f"seed={seed}",
-         f"+trainer.max_time=00:{clock}", "metrics=none", "logger=csv",
-         "sample_every=0", "checkpoint_every=0", "trainer.enable_progress_bar=false",
-         f"data.cache_dir={cache}", f"hydra.run.dir={folder}"])  # fmt: skip
+    run([sys.executable, "-m", "gans.train", *train_overrides(name, budget, iterations),
+         f"seed={seed}", f"data.cache_dir={cache}", f"hydra.run.dir={folder}"])  # fmt: skip
     seconds = time.perf_counter() - started
+    provenance.record(HERE, {name: train_overrides(name, budget, iterations)})
     out = folder / "eval.json"
     run([sys.executable, "-m", "gans.evaluate", f"ckpt={last}", "num_samples=5000",
          "metrics.num_reference=5000", "metrics.per_class=500", f"metrics.cache_dir={cache}",

@@ -29,6 +29,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+import provenance  # noqa: E402
 from collect import best_job, finished_jobs  # noqa: E402
 from finished import finished  # noqa: E402
 
@@ -116,7 +117,10 @@ def best_seeds(loss: str, args: argparse.Namespace) -> int:
         f"hydra.sweep.dir={folder}",
         "hydra.sweep.subdir=seed${seed}",
     ]
-    return multirun(f"{loss} best x {len(missing)} seeds", overrides, folder / "multirun.log")
+    code = multirun(f"{loss} best x {len(missing)} seeds", overrides, folder / "multirun.log")
+    if code == 0:  # the table's row: the loss at its best configuration
+        provenance.record_run(HERE, loss, folder / f"seed{missing[0]}")
+    return code
 
 
 def main() -> int:

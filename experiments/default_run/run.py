@@ -29,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent))
 
+import provenance  # noqa: E402
 from finished import finished  # noqa: E402
 from markers import replace_between  # noqa: E402
 
@@ -83,6 +84,7 @@ def repeat(name: str, overrides: list[str], args: argparse.Namespace) -> list[fl
         train([*overrides, *PROTOCOL, f"seed={','.join(map(str, missing))}",
                f"hydra.sweep.dir={folder}", "hydra.sweep.subdir=seed${seed}"],
               folder / "multirun.log", args.threads)  # fmt: skip
+        provenance.record_run(HERE, name, folder / f"seed{missing[0]}")
     return seeds_of(folder, args.seeds)
 
 

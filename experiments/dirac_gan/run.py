@@ -26,6 +26,8 @@ os.environ.setdefault("WANDB_MODE", "offline")
 from gans.train import CONF_DIR, build_model, train  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+import provenance  # noqa: E402
 
 METHODS: dict[str, list[str]] = {
     "GAN": ["loss=minimax"],
@@ -45,6 +47,8 @@ METHODS: dict[str, list[str]] = {
     "R1 (gamma 1, critical)": ["regularizer=r1", "regularizer.r1.gamma=1"],
     "consensus (gamma 1)": ["regularizer=consensus", "regularizer.consensus.gamma=1"],
 }
+FIXED = ["model=dirac", "logger=none", "checkpoint_every=0", "trainer.enable_progress_bar=false",
+         "trainer.enable_model_summary=false"]  # fmt: skip
 UPDATES = ("simultaneous", "alternating")
 N_CRITIC = (1, 5)
 
@@ -69,15 +73,7 @@ def config(overrides: list[str], run_dir: Path) -> DictConfig:
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         return compose(
             config_name="train",
-            overrides=[
-                "model=dirac",
-                "logger=none",
-                "checkpoint_every=0",
-                "trainer.enable_progress_bar=false",
-                "trainer.enable_model_summary=false",
-                f"paths.run_dir={run_dir}",
-                *overrides,
-            ],
+            overrides=[*FIXED, f"paths.run_dir={run_dir}", *overrides],
         )
 
 
@@ -86,7 +82,13 @@ def run(method: str, updates: str, n_critic: int, out: Path) -> list[tuple[float
     trace = Trajectory()
     with tempfile.TemporaryDirectory() as run_dir:
         train(config(overrides, Path(run_dir)), extra_callbacks=[trace])
+    provenance.record(HERE, {row(method, updates, n_critic): [*FIXED, *overrides]})
     return trace.points
+
+
+def row(method: str, updates: str, n_critic: int) -> str:
+    """The results table's row (``results.csv``'s first three columns)."""
+    return f"{method}, {updates}, n_critic {n_critic}"
 
 
 def vector_field(method: str, grid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -25,6 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
+import provenance  # noqa: E402
 from latent_models.run import replace_table, run  # noqa: E402  (the experiments' shared runner)
 
 DATA = HERE / "data"
@@ -62,6 +63,7 @@ def train_and_score(name: str, runs: Path) -> dict:
     run([sys.executable, "-m", "gans.train", *overrides, *COMMON, *TRAIN, "seed=0",
          f"hydra.run.dir={folder}"])  # fmt: skip
     seconds = time.perf_counter() - started
+    provenance.record_run(HERE, name, folder)
     out = folder / "eval.json"
     run([sys.executable, "-m", "gans.evaluate", f"ckpt={folder / 'checkpoints' / 'last.ckpt'}",
          *SCORE, f"out={out}"])  # fmt: skip

@@ -29,6 +29,9 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent))
+import provenance  # noqa: E402
+
 DIGITS = ROOT.parent / "shared" / "data" / "mnist-test" / "images"
 MNIST = ["data=image_folder", f"data.root={DIGITS}", "data.channels=1", "data.image_size=32"]
 
@@ -88,8 +91,15 @@ def trained_to(ckpt: Path) -> int:
     return int(torch.load(ckpt, map_location="cpu", weights_only=True)["global_step"])
 
 
-def train_and_score(name: str, seed: int, iterations: int, runs: Path, cache: Path) -> dict:
+def train_overrides(name: str, iterations: int) -> list[str]:
+    """The overrides of one row's runs (all but the seed and the places)."""
     overrides, _, _ = MODELS[name]
+    return [*overrides, *MNIST, f"iterations={iterations}", "metrics=none", "logger=csv",
+            "sample_every=0", f"checkpoint_every={iterations}",
+            "trainer.enable_progress_bar=false"]  # fmt: skip
+
+
+def train_and_score(name: str, seed: int, iterations: int, runs: Path, cache: Path) -> dict:
     folder = runs / f"{name}-s{seed}"
     last = folder / "checkpoints" / "last.ckpt"
     record_file = folder / f"eval-{iterations}.json"
@@ -99,11 +109,11 @@ def train_and_score(name: str, seed: int, iterations: int, runs: Path, cache: Pa
     if trained_to(last) < iterations:
         resume = [f"ckpt_path={last}"] if last.exists() else []
         started = time.perf_counter()
-        run([sys.executable, "-m", "gans.train", *overrides, *MNIST, f"seed={seed}",
-             f"iterations={iterations}", "metrics=none", "logger=csv", "sample_every=0",
-             f"checkpoint_every={iterations}", "trainer.enable_progress_bar=false",
-             f"data.cache_dir={cache}", f"hydra.run.dir={folder}", *resume])  # fmt: skip
+        run([sys.executable, "-m", "gans.train", *train_overrides(name, iterations),
+             f"seed={seed}", f"data.cache_dir={cache}", f"hydra.run.dir={folder}",
+             *resume])  # fmt: skip
         timing.write_text(f"{time.perf_counter() - started:.1f}\n")
+        provenance.record(HERE, {name: train_overrides(name, iterations)})
     out = folder / "eval.json"
     run([sys.executable, "-m", "gans.evaluate", f"ckpt={last}", "num_samples=5000",
          "metrics.num_reference=5000", f"metrics.cache_dir={cache}", f"out={out}",

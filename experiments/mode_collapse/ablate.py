@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+import provenance  # noqa: E402
 from finished import finished  # noqa: E402
 from markers import replace_between  # noqa: E402
 from run import variant_data, variant_overrides  # noqa: E402  (an ablation is read as a variant)
@@ -54,6 +55,8 @@ def train(name: str, overrides: list[str], out: Path) -> float:
         code = subprocess.call(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - started
     print(f"{name}: exit {code} in {seconds:.0f} s", flush=True)
+    if code == 0:
+        provenance.record_run(HERE, f"ablation {out.name}", out)
     return code
 
 

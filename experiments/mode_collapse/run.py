@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent))
 
+import provenance  # noqa: E402
 from finished import finished  # noqa: E402
 
 
@@ -70,6 +71,8 @@ def launch(name: str, cmd: list[str], out: Path) -> tuple[str, int, float]:
         code = subprocess.call(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - started
     print(f"{name}: exit {code} in {seconds:.0f} s", flush=True)
+    if code == 0:  # the row's settings: any of its seeds' (they differ only in the seed)
+        provenance.record_run(HERE, out.name, next(out.glob("*/.hydra")).parent)
     return name, code, seconds
 
 

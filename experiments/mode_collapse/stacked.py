@@ -32,6 +32,7 @@ from gans.metrics.stacked import digit_readings, mode_count, stacked_scores
 from gans.train import CONF_DIR
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import provenance  # noqa: E402
 from finished import finished  # noqa: E402
 from markers import replace_between  # noqa: E402
 
@@ -93,6 +94,7 @@ def train_run(name: str, overrides: list[str], seed: int, args: argparse.Namespa
         ]  # fmt: skip
         env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"}
         subprocess.run(command, cwd=ROOT, env=env, check=True)
+        provenance.record_run(HERE, f"stacked {name}", out)
     return json.loads((out / "summary.json").read_text())
 
 

@@ -18,6 +18,7 @@ for model in $MODELS; do
     $PY -m gans.train model=$model "~preset" "${widths[@]}" "${budget[@]}" logger=none \
       sample_every=0 checkpoint_every=0 trainer.enable_progress_bar=false \
       hydra.run.dir="$dir" > "$dir/log.txt" 2>&1
+    $PY experiments/provenance.py --record "$OUT" "$model width $width" "$dir"
     line=$(grep "^trained" "$dir/log.txt")
     its=$(echo "$line" | sed -E 's/trained ([0-9]+) .* in ([0-9.]+) s \(([0-9.]+) it\/s\)/\1,\2,\3/')
     echo "$model,$width,$its" | tee -a "$OUT/speed.csv"

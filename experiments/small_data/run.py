@@ -33,6 +33,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
+import provenance  # noqa: E402
 from latent_models.run import DIGITS, replace_table, run, trained_to  # noqa: E402  (shared runner)
 
 SUBSETS = (10000, 1000, 100)
@@ -124,6 +125,7 @@ def train_and_score(
         run([*train_command(model, augment, k, runs, cache), *schedule, f"iterations={iterations}",
              f"sample_every={iterations}", f"checkpoint_every={max(1, iterations // 4)}",
              f"hydra.run.dir={folder}", *resume])  # fmt: skip
+        provenance.record_run(HERE, folder.name, folder)
     out = folder / "eval.json"
     run([sys.executable, "-m", "gans.evaluate", f"ckpt={last}", f"num_samples={NUM}",
          f"metrics.num_reference={NUM}", f"metrics.cache_dir={cache}", f"out={out}",

@@ -31,6 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
+import provenance  # noqa: E402
 from latent_models.run import MNIST, replace_table, run, trained_to  # noqa: E402  (shared runner)
 
 DATA = [*MNIST, "data.num_classes=10", "data.holdout=1000"]
@@ -83,6 +84,7 @@ def train(folder: Path, overrides: list[str], iterations: int) -> float | None:
     started = time.perf_counter()
     run([sys.executable, "-m", "gans.train", *overrides, *DATA, *TRAIN,
          f"hydra.run.dir={folder}", *resume])  # fmt: skip
+    provenance.record_run(HERE, folder.name, folder)
     return round(time.perf_counter() - started, 1)
 
 
