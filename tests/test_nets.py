@@ -103,3 +103,48 @@ def test_mlp_networks_take_pacgans_n02_initialisation():
     )  # PyTorch: U(+-1/sqrt(fan_in))
     with pytest.raises(ConfigError, match="model.\\*.init=N01 is unknown"):
         mlp.Generator(2, [2], init="N01")
+
+
+def _cbn_generator(init: str) -> dcgan.Generator:
+    torch.manual_seed(0)
+    return dcgan.Generator(8, 32, 1, 8, num_classes=10, conditioning="cbn", cbn_init=init)
+
+
+def test_cbn_identity_start_ignores_the_label_until_trained():
+    """sngan_projection's conditional BN starts at gain 1, bias 0: G(z, y) is the same for every
+    y at initialisation."""
+    g = _cbn_generator("identity").eval()
+    z = torch.randn(1, 8).expand(10, 8)
+    out = g(z, torch.arange(10))
+    assert torch.allclose(out, out[:1].expand_as(out), atol=1e-6)
+
+
+def test_cbn_ortho_start_is_orthogonal_and_class_dependent():
+    """BigGAN-PyTorch initialises its per-class embeddings orthogonally (gain 1 + embedding)."""
+    g = _cbn_generator("ortho").eval()
+    tables = [m for m in g.modules() if isinstance(m, dcgan.ConditionalBatchNorm2d)]
+    assert tables
+    for m in tables:
+        w = m.gain.weight  # (10 classes, channels): orthonormal rows, or columns if fewer
+        gram = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
+        assert torch.allclose(gram, torch.eye(min(w.shape)), atol=1e-5)
+    z = torch.randn(1, 8).expand(10, 8)
+    out = g(z, torch.arange(10))
+    assert (out - out[:1]).abs().amax(dim=(1, 2, 3))[1:].min() > 1e-3
+
+
+def test_cbn_network_start_is_dcgans_normal_0_02():
+    g = _cbn_generator("network")
+    gains = torch.cat(
+        [
+            m.gain.weight.flatten()
+            for m in g.modules()
+            if isinstance(m, dcgan.ConditionalBatchNorm2d)
+        ]
+    )
+    assert 0.015 < gains.std().item() < 0.025 and gains.abs().mean() > 0
+
+
+def test_cbn_unknown_start_is_one_line():
+    with pytest.raises(ConfigError, match="model.generator.cbn_init=zero is unknown"):
+        _cbn_generator("zero")

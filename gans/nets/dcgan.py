@@ -13,7 +13,7 @@ import math
 from torch import Tensor, nn
 
 from gans.errors import ConfigError
-from gans.nets.cbn import ConditionalSequential
+from gans.nets.cbn import CBN_INITS, ConditionalBatchNorm2d, ConditionalSequential
 from gans.nets.cbn import batch_norm as cbn_or_bn
 from gans.nets.conditioning import (
     LatentWithLabel,
@@ -47,6 +47,9 @@ class Generator(nn.Module):
     ConvT(4, 1, 0) to 4x4 x (base * 2^(k-1)), then k-1 blocks ConvT(4, 2, 1) + BN + ReLU, then a
     final ConvT(4, 2, 1) to ``channels`` and tanh; BatchNorm everywhere but the output (Radford
     et al. 2016, Sec. 3), including right after the projection of z, the most critical one (notes).
+    With ``conditioning=cbn`` the BatchNorms are class-conditional; ``cbn_init`` says how their
+    per-class tables start: ``network`` (DCGAN's N(0, 0.02) of every embedding: each class's gain
+    within about 2 % of 1), ``identity`` or ``ortho`` (:class:`ConditionalBatchNorm2d`).
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class Generator(nn.Module):
         num_classes: int = 0,
         batch_norm: bool = True,
         conditioning: str = "concat",
+        cbn_init: str = "network",
     ) -> None:
         super().__init__()
         stages = num_stages(image_size)
@@ -67,6 +71,11 @@ class Generator(nn.Module):
             raise ConfigError(
                 f"model.generator.conditioning={conditioning} is unknown; "
                 f"allowed: {', '.join(CONDITIONING)}"
+            )
+        if cbn_init not in ("network", *CBN_INITS):
+            raise ConfigError(
+                f"model.generator.cbn_init={cbn_init} is unknown; "
+                f"allowed: network, {', '.join(CBN_INITS)}"
             )
         cbn = conditioning == "cbn" and int(num_classes) > 0
         if cbn and not batch_norm:
@@ -97,6 +106,10 @@ class Generator(nn.Module):
         layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]
         self.net = ConditionalSequential(*layers)
         dcgan_init(self)
+        if cbn and cbn_init != "network":
+            for module in self.modules():
+                if isinstance(module, ConditionalBatchNorm2d):
+                    module.init_tables(cbn_init)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         if self.cbn:
