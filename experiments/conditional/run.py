@@ -56,6 +56,11 @@ MODELS: dict[str, tuple[list[str], str]] = {
         "ADC-GAN: one classifier over real and generated classes (Hou et al. 2022)",
     ),
     "cdcgan": (["model=cdcgan"], "DCGAN with conditional BN in G and a projection D"),
+    # the projection discriminator as Miyato & Koyama's code builds it: spectral norm, no BN
+    "cdcgan_sn": (
+        ["model=cdcgan", "model.discriminator.spectral_norm=true", "model.discriminator.norm=none"],
+        "cdcgan, D spectrally normalised without BatchNorm (Miyato & Koyama 2018)",
+    ),
     "sagan": (["model=sagan"], "SAGAN: ResNet, self-attention at 16x16, SN, hinge, TTUR"),
     "biggan": (
         ["model=biggan"],
