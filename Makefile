@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # pip warns once per package about local index folders some machines lack; keep the log readable.
 PIP_QUIET := grep -v "is neither a file nor a directory" || true
 
-.PHONY: install train classifier test test-faults test-readme bench lint format clean
+.PHONY: install train classifier test test-faults test-readme test-learns bench lint format clean
 
 install: $(STAMP)
 
@@ -30,7 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py $(ARGS)
 
 test: $(STAMP)
-	WANDB_MODE=offline $(BIN)/python -m pytest -m "not faults and not readme" $(PYTEST_ARGS)
+	WANDB_MODE=offline $(BIN)/python -m pytest -m "not faults and not readme and not learns" $(PYTEST_ARGS)
 
 # Every python -m gans.* command in the README, run shortened (about 3 minutes); its own CI step.
 test-readme: $(STAMP)
@@ -40,6 +40,10 @@ test-readme: $(STAMP)
 # injected, damaged checkpoints. Slower; CI runs it as its own step.
 test-faults: $(STAMP)
 	WANDB_MODE=offline $(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
+
+# Real training runs that must learn (tests/regression/: cdcgan's labels); minutes; own CI step.
+test-learns: $(STAMP)
+	WANDB_MODE=offline $(BIN)/python -m pytest -m learns tests/regression $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check gans tests experiments benchmarks

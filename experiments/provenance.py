@@ -62,6 +62,7 @@ INTRODUCED: dict[str, object] = {
     "regularizer.r1.lazy": False,  # StyleGAN2's lazy regularization: off, every D step
     "regularizer.gradient_penalty.lazy": False,
     "model.generator.cbn_init": "network",  # DCGAN's N(0, 0.02) of the per-class BN tables
+    "model.discriminator.spectral_norm": False,  # named in dcgan.yaml since: the class's default
     "model.pack": 1,  # PacGAN's packing: D judges one sample at a time
     "model.discriminator.pack": 1,
 }

@@ -5,7 +5,9 @@ diversity, or its labels, as it trains (issue 38: "no collapse at any point of t
     python experiments/conditional/trajectory.py --model acgan --seed 0 --every 500
 
 Trains ``run.py``'s command for one model and seed with a checkpoint every ``--every``
-iterations (resuming from the run's ``last.ckpt`` after an interruption), scores every
+iterations (resuming from the run's ``last.ckpt`` after an interruption; a run that ``run.py``
+trained, ``--runs outputs/conditional``, is scored as it is: its fixed-length rows keep a
+checkpoint every 500 iterations), scores every
 checkpoint at ``run.py``'s protocol (N = 5,000; 500 per class) and writes
 ``trajectory_<model>-s<seed>.csv`` and ``trajectory_<model>-s<seed>.png`` beside this file.
 Checkpoints already scored are not scored again.
@@ -98,7 +100,12 @@ def main() -> None:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    seconds = sum(float(s) for s in (folder / "train_seconds.txt").read_text().split())
+    timing = folder / "train_seconds.txt"  # absent when run.py trained the run
+    seconds = (
+        sum(float(s) for s in timing.read_text().split())
+        if timing.exists()
+        else json.loads((folder / "summary.json").read_text())["seconds"]
+    )
     plot(rows, f"{args.model}, seed {args.seed}: {args.iterations} iterations in {seconds:.0f} s "
          "(2 CPU cores); dotted: targets", HERE / f"{stem}.png")  # fmt: skip
 

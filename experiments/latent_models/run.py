@@ -113,7 +113,6 @@ def train_and_score(name: str, seed: int, iterations: int, runs: Path, cache: Pa
              f"seed={seed}", f"data.cache_dir={cache}", f"hydra.run.dir={folder}",
              *resume])  # fmt: skip
         timing.write_text(f"{time.perf_counter() - started:.1f}\n")
-        provenance.record(HERE, {name: train_overrides(name, iterations)})
     out = folder / "eval.json"
     run([sys.executable, "-m", "gans.evaluate", f"ckpt={last}", "num_samples=5000",
          "metrics.num_reference=5000", f"metrics.cache_dir={cache}", f"out={out}",
@@ -212,23 +211,39 @@ def table(records: list[dict], real: dict) -> str:
     return "\n".join(rows)
 
 
-def merged(results: Path, runs: Path) -> list[dict]:
+def merged(
+    results: Path,
+    runs: Path,
+    pattern: str = "*-s*/eval-*.json",
+    key: tuple[str, ...] = ("model", "seed", "iteration"),
+    order: list[str] | None = None,
+) -> list[dict]:
     """Every result: the rows of ``results`` (earlier sessions, whose run folders may be gone),
-    replaced by the records found under ``runs`` for the same (model, seed, iteration)."""
+    replaced by the records (``pattern`` under ``runs``) with the same ``key``; sorted by
+    ``order`` of the models (default: this experiment's) and seed."""
     records: dict[tuple, dict] = {}
     if results.exists():
         with open(results, newline="") as f:
             for row in csv.DictReader(f):
                 record = {k: _number(v) for k, v in row.items()}
-                records[(record["model"], record["seed"], record["iteration"])] = record
-    for path in sorted(runs.glob("*-s*/eval-*.json")):
+                records[tuple(record[k] for k in key)] = record
+    for path in sorted(runs.glob(pattern)):
         record = json.loads(path.read_text())
-        records[(record["model"], record["seed"], record["iteration"])] = record
-    order = list(MODELS)
+        records[tuple(record[k] for k in key)] = record
+    order = order or list(MODELS)
     return sorted(
         records.values(),
         key=lambda r: (order.index(r["model"]) if r["model"] in order else len(order), r["seed"]),
     )
+
+
+def record_settings(experiment: Path, runs: Path, pattern: str) -> None:
+    """Each table row's settings (``experiments/provenance.py``) from one of its run folders
+    under ``runs`` (``<row>-s<seed>``, matched by ``pattern``), as Hydra saved their overrides:
+    written with the table, so runs scored elsewhere (``--no-readme``) record nothing."""
+    folders = {p.parent.name.rsplit("-s", 1)[0]: p.parent for p in sorted(runs.glob(pattern))}
+    for row, folder in folders.items():
+        provenance.record_run(experiment, row, folder)
 
 
 def _number(text: str) -> object:
@@ -264,6 +279,7 @@ def main() -> None:
         writer = csv.DictWriter(f, fieldnames=list(records[0]))
         writer.writeheader()
         writer.writerows(records)
+    record_settings(HERE, runs, "*-s*/.hydra")
     replace_table(HERE / "README.md", table(records, real))
     print(table(records, real))
 
