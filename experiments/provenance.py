@@ -217,6 +217,15 @@ def block(rows: dict[str, list[str]], measured: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def mark(experiment: Path) -> dict[str, list[str]]:
+    """Write ``experiment``'s stale rows into its README's stale block; returns them."""
+    rows = stale(experiment)
+    entries = json.loads((Path(experiment) / SETTINGS).read_text())
+    measured = {r: e["measured"] for r, e in entries.items()}
+    replace_between(Path(experiment) / "README.md", block(rows, measured), STALE_START, STALE_END)
+    return rows
+
+
 def experiments() -> list[Path]:
     return sorted(p.parent for p in HERE.glob(f"*/{SETTINGS}"))
 
@@ -235,14 +244,11 @@ def main() -> None:
         record_run(Path(args.record[0]), args.record[1], Path(args.record[2]))
         return
     for experiment in experiments():
-        rows = stale(experiment)
+        rows = mark(experiment) if args.mark else stale(experiment)
         entries = json.loads((experiment / SETTINGS).read_text())
         print(f"{experiment.name}: {len(rows)} of {len(entries)} rows stale")
         for row, what in rows.items():
             print(f"  {row}: " + "; ".join(what[:6]))
-        if args.mark:
-            measured = {r: e["measured"] for r, e in entries.items()}
-            replace_between(experiment / "README.md", block(rows, measured), STALE_START, STALE_END)
 
 
 if __name__ == "__main__":

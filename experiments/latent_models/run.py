@@ -240,10 +240,12 @@ def merged(
 def record_settings(experiment: Path, runs: Path, pattern: str) -> None:
     """Each table row's settings (``experiments/provenance.py``) from one of its run folders
     under ``runs`` (``<row>-s<seed>``, matched by ``pattern``), as Hydra saved their overrides:
-    written with the table, so runs scored elsewhere (``--no-readme``) record nothing."""
+    written with the table, so runs scored elsewhere (``--no-readme``) record nothing; then the
+    README's stale block."""
     folders = {p.parent.name.rsplit("-s", 1)[0]: p.parent for p in sorted(runs.glob(pattern))}
     for row, folder in folders.items():
         provenance.record_run(experiment, row, folder)
+    provenance.mark(experiment)
 
 
 def _number(text: str) -> object:
