@@ -267,7 +267,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--budget", type=int, default=150, help="training seconds per run")
+    parser.add_argument(
+        "--budget", type=int, default=180, help="training seconds of the wall-clock rows"
+    )
     parser.add_argument("--runs", default=str(ROOT / "outputs" / "conditional"))
     parser.add_argument("--cache", default=str(ROOT / "outputs" / "conditional" / "cache"))
     parser.add_argument(
