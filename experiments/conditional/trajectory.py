@@ -25,7 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
-from conditional.run import DATA, MODELS, SCORES  # noqa: E402
+from conditional.run import MODELS, SCORES, train_overrides  # noqa: E402
 from latent_models.run import run, trained_to  # noqa: E402
 
 
@@ -34,12 +34,13 @@ def train(name: str, seed: int, iterations: int, every: int, folder: Path, cache
     last = folder / "checkpoints" / "last.ckpt"
     if trained_to(last) >= iterations:
         return
-    overrides = [o for o in MODELS[name][0] if not o.startswith("iterations=")]
+    overrides = [
+        *(o for o in train_overrides(name, 0, iterations) if not o.startswith("checkpoint_every=")),
+        f"checkpoint_every={every}",
+    ]
     resume = [f"ckpt_path={last}"] if last.exists() else []
     started = time.perf_counter()
-    run([sys.executable, "-m", "gans.train", *overrides, f"iterations={iterations}", *DATA,
-         f"seed={seed}", "metrics=none", "logger=csv", "sample_every=0",
-         f"checkpoint_every={every}", "trainer.enable_progress_bar=false",
+    run([sys.executable, "-m", "gans.train", *overrides, f"seed={seed}",
          f"data.cache_dir={cache}", f"hydra.run.dir={folder}", *resume])  # fmt: skip
     seconds = time.perf_counter() - started
     with open(folder / "train_seconds.txt", "a") as f:
