@@ -64,6 +64,8 @@ INTRODUCED: dict[str, object] = {
     "model.generator.cbn_init": "network",  # DCGAN's N(0, 0.02) of the per-class BN tables
     "model.discriminator.spectral_norm": False,  # named in dcgan.yaml since: the class's default
     "model.pack": 1,  # PacGAN's packing: D judges one sample at a time
+    "model.matching_aware": False,  # GAN-CLS's wrong-label term: off
+    "model.q.negative_slope": 0.1,  # InfoGAN's Q head: the class default before it was named
     "model.discriminator.pack": 1,
 }
 #: a class path a config names where a registry chose the same class by name before (issue 15's

@@ -1,8 +1,9 @@
 import pytest
 import torch
+from torch import nn
 
 from gans.errors import ConfigError
-from gans.nets import dcgan, mlp
+from gans.nets import cgan, dcgan, infogan, mlp
 from gans.prior import LatentPrior
 
 
@@ -148,3 +149,47 @@ def test_cbn_network_start_is_dcgans_normal_0_02():
 def test_cbn_unknown_start_is_one_line():
     with pytest.raises(ConfigError, match="model.generator.cbn_init=zero is unknown"):
         _cbn_generator("zero")
+
+
+def test_infogan_networks_take_the_authors_initialisation():
+    """openai/InfoGAN custom_ops: weights N(0, 0.02), biases 0, BatchNorm scales N(1, 0.02)."""
+    torch.manual_seed(0)
+    nets = (
+        infogan.Generator(74, 28, init="dcgan"),
+        infogan.Discriminator(28, init="dcgan"),
+        infogan.QHead(1024, init="dcgan"),
+    )
+    for net in nets:
+        layers = [
+            m for m in net.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))
+        ]
+        weights = torch.cat([m.weight.flatten() for m in layers])
+        assert weights.std().item() == pytest.approx(0.02, rel=0.05)
+        assert all(float(m.bias.abs().max()) == 0.0 for m in layers)
+        scales = torch.cat(
+            [m.weight for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        )
+        assert scales.mean().item() == pytest.approx(1.0, abs=0.01)
+        assert scales.std().item() == pytest.approx(0.02, rel=0.2)
+    torch.manual_seed(0)
+    default = infogan.Discriminator(28).body[0].weight  # PyTorch's U(+-1/sqrt(fan_in)), fan_in 16
+    assert default.abs().max().item() == pytest.approx(1 / 16**0.5, rel=0.05)
+
+
+def test_the_cgan_discriminator_spectral_norm_bounds_every_layer_by_one():
+    torch.manual_seed(0)
+    d = cgan.Discriminator((1, 8, 8), 10, x_units=16, y_units=4, joint=8, spectral_norm=True)
+    d.train()
+    x, y = torch.randn(32, 1, 8, 8), torch.randint(10, (32,))
+    for _ in range(30):  # power iterations converge during training forwards
+        d(x, y)
+    linears = [m for m in d.modules() if isinstance(m, nn.Linear)]
+    assert len(linears) == 4
+    for m in linears:
+        assert torch.linalg.matrix_norm(m.weight, ord=2).item() == pytest.approx(1.0, abs=0.02)
+    plain = cgan.Discriminator((1, 8, 8), 10, x_units=16, y_units=4, joint=8)
+    assert max(
+        torch.linalg.matrix_norm(m.weight, ord=2).item()
+        for m in plain.modules()
+        if isinstance(m, nn.Linear)
+    ) != pytest.approx(1.0, abs=0.02)

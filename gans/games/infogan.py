@@ -25,7 +25,7 @@ def info_loss(
     log_var: Tensor,
     continuous: Tensor,
     categorical_weight: float = 1.0,
-    continuous_weight: float = 0.1,
+    continuous_weight: float = 1.0,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """(L_I, cross-entropy, Gaussian NLL): L_I = lambda_cat * sum_k CE(Q_k(x), c_k) +
     lambda_cont * E[-log N(c_cont; mu(x), diag(sigma^2(x)))], the NLL summed over the continuous
@@ -54,7 +54,7 @@ class InfoGANGame(GANGame):
         latent: ``{"dim", "prior", "categorical", "continuous"}``: the noise and the codes
             (:class:`gans.prior.CodePrior`).
         categorical_weight: lambda for the categorical codes (Chen et al. 2016: 1).
-        continuous_weight: lambda for the continuous codes (common ports: 0.1).
+        continuous_weight: lambda for the continuous codes (the authors' code: 1; ports: 0.1).
         Other keywords: :class:`GANGame`'s (n_critic, n_gen, the plumbing).
     """
 
@@ -68,7 +68,7 @@ class InfoGANGame(GANGame):
         latent: Mapping[str, Any],
         *,
         categorical_weight: float = 1.0,
-        continuous_weight: float = 0.1,
+        continuous_weight: float = 1.0,
         **kwargs: Any,
     ) -> None:
         for key, default in (("updates", "alternating"), ("pack", 1), ("num_classes", 0)):
@@ -137,16 +137,10 @@ class InfoGANGame(GANGame):
         adversarial = self.objective.d_loss(real_out, fake_out)
         info = self.mutual_information_loss(fake_features, categorical, continuous)
         self.note_loss("q", info)
-        loss = adversarial + info
-        self.d_steps_total += 1
-        for reg in self.terms:  # D regularizers (e.g. R1 on real data), folded as GANGame does
-            if reg.due(self.d_steps_total):
-                term = self._penalty(reg, x, fake, None, real_out, fake_out)
-                if term is not None:
-                    loss = loss + reg.every * term
-                    self.record(**{f"reg/{reg.name}": term})
+        stats = {"loss/d": adversarial, "D(x)": real_out, "D(G(z))": fake_out}
+        loss = self.fold_terms(adversarial + info, stats, x, fake, None, real_out, fake_out)
         self.update(("q", "discriminator"), loss)
-        self.record(**{"loss/d": adversarial, "D(x)": real_out, "D(G(z))": fake_out})
+        self.record(**stats)
 
     def generator_step(self, x: Tensor, y: Tensor | None, closes: bool) -> None:
         """Gmain: G steps on objective.g(D(G(z, c))) + L_I(Q, c)."""

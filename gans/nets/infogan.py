@@ -6,6 +6,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from gans.errors import ConfigError
+from gans.nets.init import initialise
 
 
 def _start(image_size: int) -> int:
@@ -19,10 +20,16 @@ def _start(image_size: int) -> int:
 
 class Generator(nn.Module):
     """FC 1024 -> BN ReLU -> FC 128 (s/4)^2 -> BN ReLU -> 4x4 up-conv 64 stride 2 -> BN ReLU
-    -> 4x4 up-conv ``channels`` stride 2 -> tanh (Table 5 at s = 28; tanh for [-1, 1] data)."""
+    -> 4x4 up-conv ``channels`` stride 2 -> tanh (Table 5 at s = 28; tanh for [-1, 1] data);
+    weights initialised by ``init`` (:func:`gans.nets.init.initialise`)."""
 
     def __init__(
-        self, latent_dim: int = 74, image_size: int = 28, channels: int = 1, width: int = 64
+        self,
+        latent_dim: int = 74,
+        image_size: int = 28,
+        channels: int = 1,
+        width: int = 64,
+        init: str = "default",
     ) -> None:
         super().__init__()
         start = _start(image_size)
@@ -41,6 +48,7 @@ class Generator(nn.Module):
             nn.ConvTranspose2d(width, channels, 4, 2, 1),
             nn.Tanh(),
         )
+        initialise(self, init)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         return self.net(z)
@@ -49,7 +57,7 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """``body``: 4x4 conv 64 stride 2 -> LeakyReLU -> 4x4 conv 128 stride 2 -> BN LeakyReLU ->
     FC 1024 -> BN LeakyReLU (the features D and Q share); ``head``: FC 1, D's logit (Table 5;
-    LeakyReLU slope 0.1 as in the authors' code)."""
+    the authors' code: LeakyReLU slope 0.01, ``leaky_rectify``'s default); weights by ``init``."""
 
     def __init__(
         self,
@@ -58,6 +66,7 @@ class Discriminator(nn.Module):
         width: int = 64,
         features: int = 1024,
         negative_slope: float = 0.1,
+        init: str = "default",
     ) -> None:
         super().__init__()
         start = _start(image_size)
@@ -74,6 +83,7 @@ class Discriminator(nn.Module):
             nn.LeakyReLU(negative_slope),
         )
         self.head = nn.Linear(self.features, 1)
+        initialise(self, init)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         return self.head(self.body(x)).squeeze(1)
@@ -92,6 +102,7 @@ class QHead(nn.Module):
         fixed_std: bool = True,
         hidden: int = 128,
         negative_slope: float = 0.1,
+        init: str = "default",
     ) -> None:
         super().__init__()
         self.categorical = tuple(int(k) for k in categorical)
@@ -104,6 +115,7 @@ class QHead(nn.Module):
             nn.LeakyReLU(negative_slope),
             nn.Linear(hidden, outputs),
         )
+        initialise(self, init)
 
     def forward(self, h: Tensor) -> tuple[list[Tensor], Tensor, Tensor]:
         """(logits of each categorical code, means, log-variances) of the continuous codes."""

@@ -30,16 +30,21 @@ def spectral_norm_all(module: nn.Module) -> nn.Module:
     return module
 
 
-INITS = ("ortho", "N02", "xavier", "default")
+INITS = ("ortho", "N02", "xavier", "dcgan", "default")
 
 
 def initialise(module: nn.Module, kind: str) -> None:
     """BigGAN's choices (Brock et al. 2019, Sec. 3: orthogonal, Saxe et al. 2014; BigGAN-PyTorch
     ``--G_init``: ortho, N02 = N(0, 0.02), xavier) for every conv and linear weight, biases 0;
-    ``default`` keeps PyTorch's. PacGAN's 2-D networks use N02 (Lin et al. 2018, code)."""
+    ``dcgan`` is :func:`dcgan_init` (N02 for transposed convolutions too, BatchNorm scales
+    N(1, 0.02)); ``default`` keeps PyTorch's. PacGAN's 2-D networks use N02 (Lin et al. 2018,
+    code)."""
     if kind not in INITS:
         raise ConfigError(f"model.*.init={kind} is unknown; allowed: {', '.join(INITS)}")
     if kind == "default":
+        return
+    if kind == "dcgan":
+        dcgan_init(module)
         return
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
