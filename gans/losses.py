@@ -120,3 +120,13 @@ class LeastSquares(Objective):
 
     def __repr__(self) -> str:
         return f"LeastSquares(a={self.a}, b={self.b}, c={self.c})"
+
+
+def matching_aware_d_loss(
+    objective: Objective, real: Tensor, fake: Tensor, mismatched: Tensor
+) -> Tensor:
+    """GAN-CLS's discriminator loss (Reed et al. 2016, "Generative Adversarial Text to Image
+    Synthesis", Alg. 1): real images with wrong labels count as fakes beside the generated ones,
+    L_D = r(D(x, y)) + (f(D(x, y')) + f(D(G(z), y))) / 2, for an objective whose d_loss is
+    r(real) + f(fake): the mean of its d_loss on (real, fake) and on (real, mismatched)."""
+    return 0.5 * (objective.d_loss(real, fake) + objective.d_loss(real, mismatched))

@@ -310,3 +310,71 @@ def test_acgan_refuses_lazy_and_joint_terms(tmp_path):
                 [*TINY, "model=acgan", "regularizer=consensus", f"paths.run_dir={tmp_path}"]
             )
         )
+
+
+class LabelAwareOutputs(torch.nn.Module):
+    """A conditional discriminator whose logit is a fixed score of (image index, label): it
+    records the labels it was asked about."""
+
+    def __init__(self, table):
+        super().__init__()
+        self.table = table  # (batch, classes) logits
+        self.asked = []
+        self.weight = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x, y=None):
+        self.asked.append(y.clone())
+        rows = x.flatten(1)[:, 0].long()  # the image's index, written into its first pixel
+        return self.table[rows, y] + 0 * self.weight
+
+
+def test_the_matching_aware_loss_is_gan_cls_on_hand_made_logits(tmp_path):
+    """Reed et al. 2016, Alg. 1: L_D = -log D(x, y) - (log(1 - D(x, y')) + log(1 - D(G(z), y))) / 2,
+    y' another class."""
+    cfg = compose_config(
+        [*CGAN_TINY, "model=cgan", "model.matching_aware=true", f"paths.run_dir={tmp_path}"]
+    )
+    game = build_model(cfg)
+    table = torch.randn(6, 10)
+    game.discriminator = LabelAwareOutputs(table)
+    y = torch.tensor([0, 3, 9])
+    x = torch.zeros(3, 1, 16, 16)
+    x.view(3, -1)[:, 0] = torch.tensor([0.0, 1.0, 2.0])
+    fake = torch.zeros(3, 1, 16, 16)
+    fake.view(3, -1)[:, 0] = torch.tensor([3.0, 4.0, 5.0])
+    torch.manual_seed(0)
+    loss, _, stats = game.discriminator_loss(x, fake, y)
+    real_y, fake_y, wrong_y = game.discriminator.asked
+    assert torch.equal(real_y, y) and torch.equal(fake_y, y)
+    assert (wrong_y != y).all() and wrong_y.min() >= 0 and wrong_y.max() < 10
+    s_r = torch.sigmoid(table[[0, 1, 2], y])
+    s_w = torch.sigmoid(table[[0, 1, 2], wrong_y])
+    s_f = torch.sigmoid(table[[3, 4, 5], y])
+    expected = -s_r.log().mean() - ((1 - s_w).log().mean() + (1 - s_f).log().mean()) / 2
+    assert torch.allclose(loss, expected, atol=1e-5)
+    assert torch.allclose(stats["D(x, wrong y)"], table[[0, 1, 2], wrong_y])
+
+
+def test_every_wrong_label_is_another_class_drawn_uniformly(tmp_path):
+    cfg = compose_config(
+        [*CGAN_TINY, "model=cgan", "model.matching_aware=true", f"paths.run_dir={tmp_path}"]
+    )
+    game = build_model(cfg)
+    game.discriminator = LabelAwareOutputs(torch.zeros(1, 10))
+    y = torch.full((20000,), 4)
+    x = torch.zeros(20000, 1, 2, 2)
+    game.discriminator_loss(x, x, y)
+    wrong = game.discriminator.asked[2]
+    counts = torch.bincount(wrong, minlength=10).float()
+    assert counts[4] == 0
+    others = counts[torch.arange(10) != 4] / len(wrong)
+    assert torch.allclose(others, torch.full((9,), 1 / 9), atol=0.01)
+
+
+@pytest.mark.parametrize("model", ["dcgan", "acgan"])
+def test_matching_aware_needs_a_discriminator_that_takes_the_label(tmp_path, model):
+    cfg = compose_config(
+        [*TINY, f"model={model}", "+model.matching_aware=true", f"paths.run_dir={tmp_path}"]
+    )
+    with pytest.raises(ConfigError, match="model.matching_aware=true"):
+        build_model(cfg)

@@ -31,10 +31,10 @@ MESSAGES = {
         "(< {ratio_floor}): the generator's samples have collapsed to few modes"
     ),
     "class_collapse": (
-        "the samples of class {label} spread {ratio:.3f} of that class's real digits' mean "
+        "the samples of class {label} spread {ratio:.3f} of that class's real images' mean "
         "pairwise distance (< {ratio_floor}): within its classes the generator draws nearly one "
-        "image each (ACGAN's known failure; model.auxiliary=tac or adc, or a projection D, "
-        "counter it)"
+        "image each (for ACGAN a known failure that model.auxiliary=tac or adc counters; a "
+        "spectrally normalised projection D, model=cdcgan, keeps its classes varied)"
     ),
     "ignored_labels": (
         "the classifier finds the class asked for in {accuracy:.0%} of the samples at the last "

@@ -47,6 +47,11 @@ class ACGANGame(GANGame):
             raise ConfigError("model=acgan needs a discriminator with a class head (aux_classes)")
         if self.simultaneous:
             raise ConfigError("model=acgan supports model.updates=alternating only")
+        if self.matching_aware:
+            raise ConfigError(
+                "model.matching_aware=true: ACGAN's D takes no label (its class head classifies); "
+                "use model.auxiliary=tac or adc"
+            )
         if any(t.joint or t.lazy for t in self.terms):
             raise ConfigError("model=acgan folds D regularizers into its D step: no joint or lazy")
         head = self.discriminator.classifier

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from gans.batches import Batch
 from gans.errors import ConfigError
 from gans.games.base import Game
-from gans.losses import Objective
+from gans.losses import Objective, matching_aware_d_loss
 from gans.nets.modes import evaluating
 from gans.nets.pack import pack as pack_samples
 from gans.prior import LatentPrior
@@ -47,6 +47,9 @@ class GANGame(Game):
         num_classes: > 0 feeds the batch labels to both networks.
         conditional: the variant is class-conditional by design (cGAN, ACGAN, SAGAN, BigGAN):
             ``num_classes`` must then be >= 2.
+        matching_aware: a conditional D also learns that real images with a wrong label are
+            fake (GAN-CLS, Reed et al. 2016: :func:`gans.losses.matching_aware_d_loss`; the
+            label is another class drawn uniformly); False = the plain D loss.
         critic_boost: WGAN's schedule (Arjovsky et al. 2017, reference code): ``steps`` critic
             iterations before each of the first ``first`` generator iterations and every
             ``every``-th one; None or steps = 0 turns it off.
@@ -78,6 +81,7 @@ class GANGame(Game):
         pack: int = 1,
         num_classes: int = 0,
         conditional: bool = False,
+        matching_aware: bool = False,
         critic_boost: Mapping[str, int] | None = None,
         terms: Mapping[str, Any] | Sequence[Any] | None = None,
         ema: Mapping[str, Any] | None = None,
@@ -120,6 +124,12 @@ class GANGame(Game):
                 "data's number of classes (>= 2)"
             )
         self.conditional = self.num_classes > 0
+        self.matching_aware = bool(matching_aware)
+        if self.matching_aware and not self.conditional:
+            raise ConfigError(
+                "model.matching_aware=true needs a class-conditional D: set model.num_classes "
+                "(labelled data) or use a conditional model (model=cgan, model=cdcgan)"
+            )
         self.critic_boost = dict(critic_boost or {})
         self.pack = int(pack)
         self.augment = augment
@@ -236,8 +246,15 @@ class GANGame(Game):
         ``every``-th D step, times ``every``); returns (loss, D(G(z)), stats)."""
         real_out = self.judge(x, y)
         fake_out = self.judge(fake, y)
-        loss = self.objective.d_loss(real_out, fake_out)
-        stats = {"loss/d": loss.detach(), "D(x)": real_out.detach(), "D(G(z))": fake_out.detach()}
+        stats = {"D(x)": real_out.detach(), "D(G(z))": fake_out.detach()}
+        if self.matching_aware and y is not None:
+            other = (y + torch.randint_like(y, 1, self.num_classes)) % self.num_classes
+            mismatched = self.judge(x, other)
+            loss = matching_aware_d_loss(self.objective, real_out, fake_out, mismatched)
+            stats["D(x, wrong y)"] = mismatched.detach()
+        else:
+            loss = self.objective.d_loss(real_out, fake_out)
+        stats["loss/d"] = loss.detach()
         loss = self.fold_terms(loss, stats, x, fake, y, real_out, fake_out)
         if self.augment is not None:
             self.augment.observe(real_out, self.d_steps_total)

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from gans.errors import ConfigError
 from gans.nets.conditioning import check_condition
+from gans.nets.init import spectral_norm_all
 from gans.nets.mlp import Maxout
 
 
@@ -66,7 +67,8 @@ class Discriminator(nn.Module):
     """(x, y) -> logit: flatten(x) -> maxout ``x_units`` x ``pieces``, one_hot(y) -> maxout
     ``y_units`` x ``pieces``, concatenated -> maxout ``joint`` x ``joint_pieces`` -> one logit,
     with dropout before each layer: ``input_dropout`` on the inputs, ``dropout`` on hidden units
-    (the paper: 240x5, 50x5, 240x4, dropout 0.5)."""
+    (the paper: 240x5, 50x5, 240x4, dropout 0.5); ``spectral_norm`` divides every weight by its
+    largest singular value (Miyato et al. 2018; not in the paper)."""
 
     def __init__(
         self,
@@ -79,6 +81,7 @@ class Discriminator(nn.Module):
         joint_pieces: int = 4,
         dropout: float = 0.5,
         input_dropout: float = 0.2,
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         self.num_classes = _classes(num_classes)
@@ -95,6 +98,8 @@ class Discriminator(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(joint, 1),
         )
+        if spectral_norm:
+            spectral_norm_all(self)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         check_condition(y, self.num_classes, "discriminator")
