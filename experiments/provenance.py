@@ -65,6 +65,7 @@ INTRODUCED: dict[str, object] = {
     "model.discriminator.spectral_norm": False,  # named in dcgan.yaml since: the class's default
     "model.pack": 1,  # PacGAN's packing: D judges one sample at a time
     "model.matching_aware": False,  # GAN-CLS's wrong-label term: off
+    "model.mode_seeking": 0.0,  # MSGAN's term: off
     "model.q.negative_slope": 0.1,  # InfoGAN's Q head: the class default before it was named
     "model.discriminator.pack": 1,
 }

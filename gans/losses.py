@@ -130,3 +130,13 @@ def matching_aware_d_loss(
     L_D = r(D(x, y)) + (f(D(x, y')) + f(D(G(z), y))) / 2, for an objective whose d_loss is
     r(real) + f(fake): the mean of its d_loss on (real, fake) and on (real, mismatched)."""
     return 0.5 * (objective.d_loss(real, fake) + objective.d_loss(real, mismatched))
+
+
+def mode_seeking_loss(
+    fake1: Tensor, fake2: Tensor, z1: Tensor, z2: Tensor, eps: float = 1e-5
+) -> Tensor:
+    """MSGAN's mode-seeking term (Mao et al. 2019, Eq. 3, as its code minimises it):
+    1 / (mean|G(z2, y) - G(z1, y)| / mean|z2 - z1| + eps), small when two latents drawn for the
+    same labels give images as far apart as the latents are."""
+    ratio = (fake2 - fake1).abs().mean() / (z2 - z1).abs().mean()
+    return 1.0 / (ratio + eps)

@@ -13,6 +13,7 @@ from gans.auxiliary import HEADS, KINDS, d_class_loss, g_class_loss
 from gans.callbacks.monitors import class_aware
 from gans.ema import NetworkEMA
 from gans.errors import ConfigError
+from gans.losses import mode_seeking_loss
 from gans.metrics.evaluator import build_evaluator
 from gans.nets.attention import SelfAttention
 from gans.nets.cbn import ConditionalBatchNorm2d
@@ -378,3 +379,36 @@ def test_matching_aware_needs_a_discriminator_that_takes_the_label(tmp_path, mod
     )
     with pytest.raises(ConfigError, match="model.matching_aware=true"):
         build_model(cfg)
+
+
+def test_the_mode_seeking_term_is_msgans_inverse_ratio_on_known_inputs():
+    """Mao et al. 2019 (the code's form): 1 / (mean|G(z2) - G(z1)| / mean|z2 - z1| + 1e-5)."""
+    z1, z2 = torch.zeros(2, 3), torch.full((2, 3), 2.0)  # mean |z2 - z1| = 2
+    fake1, fake2 = torch.zeros(2, 1, 2, 2), torch.full((2, 1, 2, 2), 0.5)  # mean |.| = 0.5
+    assert mode_seeking_loss(fake1, fake2, z1, z2).item() == pytest.approx(1 / (0.25 + 1e-5))
+    # images that do not move with z: the term is at its largest, 1 / eps
+    assert mode_seeking_loss(fake1, fake1, z1, z2).item() == pytest.approx(1e5)
+
+
+def test_a_mode_seeking_generator_step_draws_two_latents_per_label(tmp_path):
+    cfg = compose_config(
+        [*CGAN_TINY, "model=cgan", "model.mode_seeking=0.5", f"paths.run_dir={tmp_path}"]
+    )
+    game = build_model(cfg)
+    seen = []
+    original = game.generator.forward
+
+    def recording(z, y=None):
+        seen.append((z.detach().clone(), y.clone()))
+        return original(z, y)
+
+    game.generator.forward = recording
+    y = torch.tensor([1, 7, 7])
+    torch.manual_seed(0)
+    loss = game.mode_seeking_g_loss(3, y)
+    ((z, labels),) = seen
+    assert z.shape[0] == 6 and torch.equal(labels, torch.tensor([1, 7, 7, 1, 7, 7]))
+    assert not torch.equal(z[:3], z[3:])
+    term = game.stats["reg/mode_seeking"]
+    assert loss.item() == pytest.approx(game.stats["loss/g"].item() + 0.5 * term.item(), rel=1e-5)
+    assert term.item() > 0

@@ -48,6 +48,11 @@ MODELS: dict[str, tuple[list[str], str]] = {
         ["model=cgan", "model.generator.dropout=0.5"],
         "cGAN with the paper's dropout 0.5 in G",
     ),
+    # GAN-CLS's wrong-label term (Reed et al. 2016): without it the concatenating D ignores labels
+    "cgan_cls": (
+        ["model=cgan", "iterations=4000", "model.matching_aware=true"],
+        "cGAN + GAN-CLS's matching-aware D (real digits with a wrong label count as fake)",
+    ),
     "acgan": (["model=acgan", "iterations=4000"], "ACGAN: DCGAN networks, D with a class head"),
     # the same ACGAN stopped early: does it collapse within classes as training goes on?
     "acgan_1500": (
@@ -104,7 +109,7 @@ TARGETS: dict[str, tuple[float, float, float, float]] = {
         (0.95, 0.6, 20, 8),
     ),
     **dict.fromkeys(("sagan", "biggan"), (0.90, 0.6, 30, 15)),
-    **dict.fromkeys(("cgan", "cgan_dropout"), (0.90, 0.5, 50, 30)),
+    **dict.fromkeys(("cgan", "cgan_dropout", "cgan_cls"), (0.90, 0.5, 50, 30)),
 }
 
 

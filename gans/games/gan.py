@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from gans.batches import Batch
 from gans.errors import ConfigError
 from gans.games.base import Game
-from gans.losses import Objective, matching_aware_d_loss
+from gans.losses import Objective, matching_aware_d_loss, mode_seeking_loss
 from gans.nets.modes import evaluating
 from gans.nets.pack import pack as pack_samples
 from gans.prior import LatentPrior
@@ -50,6 +50,10 @@ class GANGame(Game):
         matching_aware: a conditional D also learns that real images with a wrong label are
             fake (GAN-CLS, Reed et al. 2016: :func:`gans.losses.matching_aware_d_loss`; the
             label is another class drawn uniformly); False = the plain D loss.
+        mode_seeking: MSGAN's weight lambda_ms (Mao et al. 2019): each G step draws two latents per
+            label and adds lambda_ms times :func:`gans.losses.mode_seeking_loss` to the mean of
+            their adversarial losses (MSGAN's code: 1 beside the sum of the two, i.e. 0.5 here);
+            0 = off.
         critic_boost: WGAN's schedule (Arjovsky et al. 2017, reference code): ``steps`` critic
             iterations before each of the first ``first`` generator iterations and every
             ``every``-th one; None or steps = 0 turns it off.
@@ -82,6 +86,7 @@ class GANGame(Game):
         num_classes: int = 0,
         conditional: bool = False,
         matching_aware: bool = False,
+        mode_seeking: float = 0.0,
         critic_boost: Mapping[str, int] | None = None,
         terms: Mapping[str, Any] | Sequence[Any] | None = None,
         ema: Mapping[str, Any] | None = None,
@@ -138,6 +143,9 @@ class GANGame(Game):
                 f"augment with model.pack={self.pack}: augmentations act on single images; "
                 "use model.pack=1 or augment=none"
             )
+        self.mode_seeking = float(mode_seeking)
+        if self.mode_seeking and self.simultaneous:
+            raise ConfigError("model.mode_seeking needs model.updates=alternating")
         self._check_terms()
         self.d_steps_this_iteration = 0
         self.d_steps_total = 0
@@ -357,10 +365,25 @@ class GANGame(Game):
     def generator_step(self, x: Tensor, y: Tensor | None, closes: bool) -> None:
         """Gmain: one step on g_loss = objective.g(D(G(z))) (+ joint terms such as consensus)."""
         with self.playing("generator"):
-            loss = self.objective.g_loss(self.judge(self.fake(x.shape[0], y), y))
-            self.stats["loss/g"] = loss.detach()
+            if self.mode_seeking:
+                loss = self.mode_seeking_g_loss(x.shape[0], y)
+            else:
+                loss = self.objective.g_loss(self.judge(self.fake(x.shape[0], y), y))
+                self.stats["loss/g"] = loss.detach()
             loss = self.add_generator_terms(self.add_joint_terms(loss, x, y))
             self.update("generator", loss, closes_iteration=closes)
+
+    def mode_seeking_g_loss(self, n: int, y: Tensor | None) -> Tensor:
+        """MSGAN's G loss: the adversarial loss of G(z1, y) and G(z2, y) (one batch of 2n) plus
+        lambda_ms times the mode-seeking term of the two halves."""
+        z = self.prior.sample(2 * n, self.device)
+        labels = None if y is None else y.repeat(2)
+        fake = self.generator(z, labels)
+        loss = self.objective.g_loss(self.judge(fake, labels))
+        term = mode_seeking_loss(fake[:n], fake[n:], z[:n], z[n:])
+        self.stats["loss/g"] = loss.detach()
+        self.stats["reg/mode_seeking"] = term.detach()
+        return loss + self.mode_seeking * term
 
     def simultaneous_step(self, x: Tensor, y: Tensor | None, closes: bool) -> None:
         """DGmain: both players' gradients at the same (theta, psi), then both steps (the notes'
