@@ -53,6 +53,27 @@ MODELS: dict[str, tuple[list[str], str]] = {
         ["model=cgan", "iterations=4000", "model.matching_aware=true"],
         "cGAN + GAN-CLS's matching-aware D (real digits with a wrong label count as fake)",
     ),
+    # the cGAN ablations of the README's "Why the cGAN ignores its labels" (seed 0 there)
+    **{
+        f"cgan_{name}_2k": (["model=cgan", "iterations=2000", *change], what)
+        for name, change, what in (
+            ("paper", [], "cGAN, 2,000 iterations"),
+            ("gdrop", ["model.generator.dropout=0.5"], "+ the paper's dropout 0.5 in G"),
+            ("indrop0", ["model.discriminator.input_dropout=0"], "no dropout on D's inputs"),
+            (
+                "nodrop",
+                ["model.discriminator.dropout=0", "model.discriminator.input_dropout=0"],
+                "no dropout in D",
+            ),
+            ("sn", ["model.discriminator.spectral_norm=true"], "spectrally normalised D"),
+            ("cls", ["model.matching_aware=true"], "GAN-CLS's matching-aware D"),
+            (
+                "cls_ms",
+                ["model.matching_aware=true", "model.mode_seeking=0.5"],
+                "matching-aware D + MSGAN's mode seeking (lambda 0.5)",
+            ),
+        )
+    },
     "acgan": (["model=acgan", "iterations=4000"], "ACGAN: DCGAN networks, D with a class head"),
     # the same ACGAN stopped early: does it collapse within classes as training goes on?
     "acgan_1500": (
@@ -110,6 +131,7 @@ TARGETS: dict[str, tuple[float, float, float, float]] = {
     ),
     **dict.fromkeys(("sagan", "biggan"), (0.90, 0.6, 30, 15)),
     **dict.fromkeys(("cgan", "cgan_dropout", "cgan_cls"), (0.90, 0.5, 50, 30)),
+    **{name: (0.90, 0.5, 50, 30) for name in MODELS if name.endswith("_2k")},
 }
 
 
