@@ -412,3 +412,13 @@ def test_a_mode_seeking_generator_step_draws_two_latents_per_label(tmp_path):
     term = game.stats["reg/mode_seeking"]
     assert loss.item() == pytest.approx(game.stats["loss/g"].item() + 0.5 * term.item(), rel=1e-5)
     assert term.item() > 0
+
+
+@pytest.mark.parametrize("model", ["acgan", "infogan"])
+def test_mode_seeking_is_refused_by_a_game_with_its_own_generator_step(tmp_path, model):
+    base = TINY if model == "acgan" else ["data=digits", "data.image_size=16", "data.batch_size=16"]
+    cfg = compose_config(
+        [*base, f"model={model}", "+model.mode_seeking=0.5", f"paths.run_dir={tmp_path}"]
+    )
+    with pytest.raises(ConfigError, match="model.mode_seeking: model=.* own generator step"):
+        build_model(cfg)

@@ -47,8 +47,6 @@ class ACGANGame(GANGame):
             raise ConfigError("model=acgan needs a discriminator with a class head (aux_classes)")
         if self.simultaneous:
             raise ConfigError("model=acgan supports model.updates=alternating only")
-        if self.mode_seeking:
-            raise ConfigError("model.mode_seeking: ACGAN's generator step does not add it yet")
         if self.matching_aware:
             raise ConfigError(
                 "model.matching_aware=true: ACGAN's D takes no label (its class head classifies); "

@@ -146,6 +146,11 @@ class GANGame(Game):
         self.mode_seeking = float(mode_seeking)
         if self.mode_seeking and self.simultaneous:
             raise ConfigError("model.mode_seeking needs model.updates=alternating")
+        if self.mode_seeking and type(self).generator_step is not GANGame.generator_step:
+            raise ConfigError(
+                f"model.mode_seeking: model={self.name} has its own generator step, which does "
+                "not add the mode-seeking term"
+            )
         self._check_terms()
         self.d_steps_this_iteration = 0
         self.d_steps_total = 0
