@@ -51,6 +51,7 @@ from omegaconf import DictConfig  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 from gans.data.digits import DigitsDataModule  # noqa: E402
+from gans.errors import ConfigError  # noqa: E402
 from gans.train import CONF_DIR, train  # noqa: E402
 
 # WGAN-GP on digits has no preset: give it the width of the DCGAN digits preset (16), so the
@@ -87,6 +88,15 @@ PER_MODEL["stylegan2"] = ["model.generator.channel_base=512", "model.generator.c
 #: heavier iterations get a third of the run (WGAN-GP: 5 critic steps with a double backward;
 #: InfoGAN: the paper's 17M-parameter MNIST networks; SAGAN and BigGAN: ResNets, BigGAN with 4
 #: D steps per iteration)
+# Two named settings of DCGAN: the paper's width (64 channels, as Radford et al. on 64x64) and the
+# data=mnist preset's (G 32, D 16, EMA; conf/preset/dcgan_mnist.yaml), both on the 32x32 digits.
+ALIASES = {
+    "dcgan64": ("dcgan", ["model.generator.base_channels=64",
+                          "model.discriminator.base_channels=64"]),
+    "dcgan_mnist": ("dcgan", ["model.generator.base_channels=32",
+                              "model.discriminator.base_channels=16", "optimizer.lr=1.84e-3",
+                              "ema.enabled=true", "ema.decay=0.99"]),
+}  # fmt: skip
 SHORTER = ("wgan_gp", "infogan", "sagan", "biggan", "cyclegan", "vqgan", "stylegan2", "progan")
 #: where the plain loop runs: the device gans.train picks (trainer.accelerator=auto)
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -96,13 +106,14 @@ Step = Callable[[torch.Tensor, torch.Tensor], "tuple[torch.Tensor, ...] | None"]
 
 def config(model: str, iterations: int, extra: list[str]) -> DictConfig:
     run_dir = tempfile.mkdtemp(prefix=f"bench-{model}-")
+    model, named = ALIASES.get(model, (model, []))
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         return compose(
             config_name="train",
             overrides=[
                 f"model={model}", "data=digits", f"iterations={iterations}",
                 "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
-                f"paths.run_dir={run_dir}", *PER_MODEL.get(model, []), *extra,
+                f"paths.run_dir={run_dir}", *PER_MODEL.get(model, []), *named, *extra,
             ],
         )  # fmt: skip
 
@@ -524,10 +535,12 @@ def tensors(cfg: DictConfig) -> tuple[torch.Tensor, torch.Tensor, Step]:
     return dm.dataset.images, dm.dataset.labels, PLAIN[family](cfg)
 
 
-def plain_loop(cfg: DictConfig, warmup: int) -> float:
+def plain_loop(
+    cfg: DictConfig, warmup: int, on_iteration: Callable[[int], None] | None = None
+) -> float:
     """Iterations/s of the hand-written loop after ``warmup`` iterations: a shuffled
     ``DataLoader`` over a ``TensorDataset`` and the family's loop body, ``loss.item()`` printed
-    every ``log_every`` iterations."""
+    every ``log_every`` iterations; ``on_iteration(i)`` after each (the profiler's window)."""
     torch.manual_seed(cfg.seed)
     first, second, step = tensors(cfg)
     loader = DataLoader(
@@ -541,14 +554,24 @@ def plain_loop(cfg: DictConfig, warmup: int) -> float:
             if losses is None:
                 continue
             iteration += 1
+            if on_iteration is not None:
+                on_iteration(iteration)
             if iteration % cfg.log_every == 0:
                 print(f"iter {iteration} losses {[round(v.item(), 3) for v in losses]}", end="\r")
             if iteration == warmup:
+                synchronize()
                 started = time.perf_counter()
             if iteration >= iterations:
                 break
     print(" " * 60, end="\r")
+    synchronize()
     return (iterations - warmup) / (time.perf_counter() - started)
+
+
+def synchronize() -> None:
+    """Wait for the GPU's queue (a clock read after it counts the work, not its launch)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
 
 
 class SteadyClock(L.Callback):
@@ -561,8 +584,10 @@ class SteadyClock(L.Callback):
 
     def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
         if trainer.global_step == self.warmup and self.started is None:
+            synchronize()
             self.started = time.perf_counter()
         if trainer.global_step == trainer.max_steps and self.started is not None:
+            synchronize()
             self.rate = (trainer.max_steps - self.warmup) / (time.perf_counter() - self.started)
 
 
@@ -623,6 +648,25 @@ def breakdown(cfg: DictConfig) -> list[tuple[str, float]]:
     return [(name, 1000 * value / n) for name, value in rows]
 
 
+def contend(run: Callable[[], float]) -> float | str:
+    """A contender's iterations/s, or the one-line reason it refused the configuration."""
+    try:
+        return run()
+    except ConfigError as exc:
+        return str(exc)
+
+
+def best(rates: list[float | str]) -> float | str:
+    numbers = [r for r in rates if isinstance(r, float)]
+    return max(numbers) if numbers else rates[0]
+
+
+def cell(rate: float | str, plain: float) -> str:
+    if isinstance(rate, str):
+        return f"{'refused':>16} {'-':>7}"
+    return f"{rate:>16.2f} {rate / plain:>7.3f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -634,6 +678,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-breakdown", action="store_true")
+    parser.add_argument("--no-quiet", action="store_true", help="skip gans.train logger=none")
+    parser.add_argument(
+        "--captured",
+        action=argparse.BooleanOptionalAction,
+        default=DEVICE.type == "cuda",
+        help="also gans.train cuda_graphs=true (default: on a GPU)",
+    )
     parser.add_argument(
         "overrides",
         nargs="*",
@@ -641,40 +692,43 @@ def main() -> None:
     )
     args = parser.parse_args()
     write_translation_folders()
+    contenders = {"gans.train": []}
+    if not args.no_quiet:
+        contenders["logger=none"] = ["logger=none"]
+    if args.captured:
+        contenders["cuda_graphs"] = ["cuda_graphs=true"]
     results = []
     for model in args.models.split(","):
         iterations = args.iterations // 3 if model in SHORTER else args.iterations
         warmup = max(1, args.warmup // 3) if model in SHORTER else args.warmup
-        plain, ours, quiet = [], [], []
+        rates: dict[str, list[float | str]] = {"plain": [], **{k: [] for k in contenders}}
         for _ in range(args.repeats):
-            plain.append(plain_loop(config(model, iterations, args.overrides), warmup))
-            ours.append(framework(config(model, iterations, args.overrides), warmup))
-            quiet.append(
-                framework(config(model, iterations, [*args.overrides, "logger=none"]), warmup)
-            )
-        results.append((model, max(plain), max(ours), max(quiet)))
+            rates["plain"].append(plain_loop(config(model, iterations, args.overrides), warmup))
+            for name, extra in contenders.items():
+                cfg = config(model, iterations, [*args.overrides, *extra])
+                rates[name].append(contend(lambda cfg=cfg, w=warmup: framework(cfg, w)))
+        row = {name: best(values) for name, values in rates.items()}
+        results.append((model, row))
         print(
-            f"{model}: plain {max(plain):.2f} it/s, gans.train {max(ours):.2f} it/s, "
-            f"without W&B {max(quiet):.2f} it/s",
+            f"{model}: " + ", ".join(
+                f"{k} {v:.2f} it/s" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()
+            ),
             flush=True,
-        )
+        )  # fmt: skip
         if not args.no_breakdown:
             rows = breakdown(config(model, iterations, args.overrides))
             print(f"  where gans.train spends an iteration ({model}, profiled run):")
             for name, ms in rows:
                 print(f"    {name:<40} {ms:8.2f} ms")
+    header = "".join(f" {name + ' it/s':>16} {'ratio':>7}" for name in contenders)
+    print(f"\n{'model':<12} {'plain it/s':>11}{header}")
+    for model, row in results:
+        plain = row["plain"]
+        cells = "".join(f" {cell(row[name], plain)}" for name in contenders)
+        print(f"{model:<12} {plain:>11.2f}{cells}")
     print(
-        f"\n{'model':<10} {'plain it/s':>11} {'gans.train it/s':>16} {'ratio':>7} "
-        f"{'logger=none it/s':>17} {'ratio':>7}"
-    )
-    for model, plain, ours, quiet in results:
-        print(
-            f"{model:<10} {plain:>11.2f} {ours:>16.2f} {ours / plain:>7.3f} "
-            f"{quiet:>17.2f} {quiet / plain:>7.3f}"
-        )
-    print(
-        f"(torch {torch.__version__}, {torch.get_num_threads()} threads, 32x32 digits, each "
-        "model's batch size: 64, InfoGAN 128, Pix2Pix and CycleGAN 16, VQGAN 32)"
+        f"(torch {torch.__version__}, {DEVICE}, {torch.get_num_threads()} threads, 32x32 digits, "
+        "each model's batch size: 64, InfoGAN 128, Pix2Pix and CycleGAN 16, VQGAN 32)"
     )
 
 

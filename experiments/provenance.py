@@ -56,6 +56,7 @@ INTRODUCED: dict[str, object] = {
     "model.reconstruction": "mean",  # the VAE's BCE averaged over pixels, before the ELBO
     "channels_last": False,
     "compile": False,
+    "cuda_graphs": False,  # the captured GPU iteration: off (eager)
     "optimizer.schedule.generator": None,  # constant learning rates
     "optimizer.schedule.discriminator": None,
     "trainer.use_distributed_sampler": False,  # one device: no sampler to replace

@@ -11,6 +11,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from gans import captured
 from gans.errors import ConfigError
 from gans.first_stage import load_first_stage, read_first_stage
 from gans.games.base import Game
@@ -97,4 +98,7 @@ def build_model(cfg: DictConfig) -> Game:
         game.to(memory_format=torch.channels_last)
     if cfg.get("compile"):
         compile_players(game)
+    if cfg.get("cuda_graphs"):
+        captured.check(cfg, game)
+        game.capture()
     return game

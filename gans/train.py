@@ -158,6 +158,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         datamodule = restore.datamodule(cfg)
         check_data(cfg, datamodule)
         model = build_model(cfg)
+        if model.captured is not None and hasattr(datamodule, "on_device"):
+            datamodule.on_device = True  # a captured iteration's batch: one gather on the GPU
         if resumed:  # a checkpoint that does not fit is refused before its settings are listed
             resume.check_fits(model, resumed, cfg)
             _announce_resume(resumed, cfg)

@@ -61,6 +61,9 @@ class InMemoryDataModule(L.LightningDataModule):
         self.held: tuple[Tensor, Tensor] | None = None
         self.dataset: TensorBatches | None = None
         self.position: EpochShuffle | None = None
+        #: hold the samples on the training device and index batches there (set for
+        #: ``cuda_graphs=true``: a batch is then one gather on the GPU, no host-to-device copy)
+        self.on_device = False
 
     def load(self) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
@@ -111,10 +114,14 @@ class InMemoryDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         self.setup()
         assert self.dataset is not None
-        batches = ShuffledBatches(len(self.dataset), self.batch_size, drop_last=True)
+        served = self.dataset
+        device = self.trainer.strategy.root_device if self.trainer is not None else None
+        if self.on_device and device is not None and device.type == "cuda":
+            served = TensorBatches(served.images.to(device), served.labels.to(device))
+        batches = ShuffledBatches(len(served), self.batch_size, drop_last=True)
         self.position = batches.sampler
         return ResumableLoader(
-            self.dataset,
+            served,
             sampler=batches,
             batch_size=None,
             generator=loader_generator(),

@@ -37,6 +37,7 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from gans import rng
+from gans.captured import CapturedPlay
 from gans.ema import NetworkEMA
 from gans.errors import ConfigError, TrainingDiverged
 from gans.nets.modes import evaluating
@@ -52,15 +53,24 @@ def _no_closure() -> None:
     return None
 
 
-def _fast_kernels(factory: Callable[..., Optimizer]) -> dict[str, bool]:
+def _fast_kernels(factory: Callable[..., Optimizer], capturable: bool = False) -> dict[str, bool]:
     """The fastest of torch's implementations for a ``torch.optim`` factory that was told none:
     ``fused=True`` where the optimizer has it (Adam, AdamW, SGD: one kernel updates every
     tensor), else ``foreach=True`` (RMSprop: one kernel per operation over all tensors). torch
     picks a multi-tensor path by itself only on CUDA; on the CPU the fused Adam step is 3x
     faster than its per-tensor loop and agrees with it to rounding (5e-7 after 50 steps),
     foreach is bit-identical (benchmarks/README.md). ``optimizer.<player>.fused=false`` or
-    ``foreach=false`` keeps torch's own choice."""
+    ``foreach=false`` keeps torch's own choice. ``capturable`` asks for the variant a CUDA graph
+    can record (its step count on the device), where the optimizer has one."""
     keywords = getattr(factory, "keywords", None)
+    if capturable:
+        try:
+            takes = inspect.signature(factory.func).parameters  # type: ignore[attr-defined]
+        except (AttributeError, TypeError, ValueError):
+            return {}
+        chosen = any((keywords or {}).get(k) is not None for k in ("fused", "foreach"))
+        fast = {"fused": True} if "fused" in takes and not chosen else {}
+        return {**fast, "capturable": True} if "capturable" in takes else fast
     if keywords is None or any(keywords.get(k) is not None for k in ("fused", "foreach")):
         return {}
     try:
@@ -181,6 +191,12 @@ class Game(L.LightningModule):
         self._clock: tuple[float, int] | None = None
         self._saved_rng: dict[str, Any] | None = None
         self._saved_rng_ranks: list[dict[str, Any]] | None = None
+        #: while an iteration is being recorded as a CUDA graph: the iteration count on the
+        #: device, which the graph advances (the finite check's stamp)
+        self.device_iteration: Tensor | None = None
+        #: the player whose step closed the last iteration
+        self.closing_player: str | None = None
+        self.captured: Any = None
 
     # ------------------------------------------------------------------ players
     def _known(self, player: str, key: str) -> None:
@@ -259,7 +275,8 @@ class Game(L.LightningModule):
         optimizers = []
         for name in self.stepped:
             params = [p for m in self.members(name) for p in getattr(self, m).parameters()]
-            optimizer = self._factories[name](params, **_fast_kernels(self._factories[name]))
+            kernels = _fast_kernels(self._factories[name], capturable=self.captured is not None)
+            optimizer = self._factories[name](params, **kernels)
             lazy_correction(optimizer, self.lazy_every.get(name, 1))
             self._player_of[id(optimizer)] = name
             optimizers.append(optimizer)
@@ -340,6 +357,7 @@ class Game(L.LightningModule):
         ``trainer.global_step``."""
         optimizer = self.optimizer(player)
         if closes_iteration:
+            self.closing_player = player
             optimizer.step()
         else:
             self.trainer.strategy.optimizer_step(optimizer.optimizer, _no_closure, self)
@@ -350,8 +368,22 @@ class Game(L.LightningModule):
         """Keep this step's values (detached) in :attr:`stats` for logging and monitors."""
         self.stats.update((k, v.detach()) for k, v in values.items())
 
+    def capture_refusal(self) -> str | None:
+        """Why one call of :meth:`play` cannot be recorded as a CUDA graph and replayed
+        (``cuda_graphs=true``, :mod:`gans.captured`), or None when it can."""
+        return (
+            f"the {type(self).__name__} has no captured iteration (cuda_graphs=true covers the "
+            "GAN family: GANGame and its conditional variants)"
+        )
+
+    def capture(self) -> None:
+        """Play every batch through :class:`gans.captured.CapturedPlay` (the caller has checked
+        :meth:`capture_refusal`); optimizers are built ``capturable``."""
+        self.captured = CapturedPlay(self)
+
     def training_step(self, batch: Any, batch_idx: int) -> None:
-        if not self.play(batch):
+        closed = self.captured(batch) if self.captured is not None else self.play(batch)
+        if not closed:
             return
         iteration = self.iteration
         for name in self.averaged:
@@ -424,7 +456,8 @@ class Game(L.LightningModule):
         self._seq = (iteration, min(self._seq[1] + 1, SEQ - 1))
         flag = self._first_bad[key]
         bad = ~torch.isfinite(value.detach()).all() & (flag < 0)
-        flag.copy_(torch.where(bad, iteration * SEQ + self._seq[1], flag))
+        stamp = iteration if self.device_iteration is None else self.device_iteration
+        flag.copy_(torch.where(bad, stamp * SEQ + self._seq[1], flag))
 
     def note_loss(self, player: str, loss: Tensor) -> None:
         self.note_finite(f"loss/{self.tags[player]}", loss, player, "loss")

@@ -155,6 +155,34 @@ class GANGame(Game):
         self.d_steps_this_iteration = 0
         self.d_steps_total = 0
 
+    def capture_refusal(self) -> str | None:
+        """Why one batch of this game cannot be replayed as a CUDA graph: an iteration of several
+        batches, a regularizer with a double backward or on some steps only, an augmentation
+        (ADA moves its probability on the host), or None when one can."""
+        if self.n_critic > 1 or self.critic_boost.get("steps", 0):
+            return (
+                f"one iteration spans several batches (model.n_critic={self.n_critic}"
+                f"{', model.critic_boost' if self.critic_boost.get('steps', 0) else ''}); "
+                "one batch is recorded"
+            )
+        for term in self.terms:
+            if term.double_backward:
+                return (
+                    f"regularizer.{term.name} differentiates through a gradient (a double "
+                    "backward), which is not recorded here"
+                )
+            if term.lazy or term.every > 1:
+                return (
+                    f"regularizer.{term.name} runs on some steps only (every={term.every}), a "
+                    "choice the host makes between iterations"
+                )
+        if self.augment is not None:
+            return (
+                f"augment ({type(self.augment).__name__}) is not recorded: ADA adjusts its "
+                "probability on the host between iterations"
+            )
+        return None
+
     @property
     def regularizers(self) -> list[Regularizer]:
         """The discriminator's terms."""

@@ -111,6 +111,12 @@ class ProGANGame(GANGame):
             x = low.lerp(x, self.generator.alpha)
         return x
 
+    def capture_refusal(self) -> str | None:
+        return (
+            "ProGAN grows its networks and fades resolutions in on the host between iterations; "
+            "a recorded iteration would keep one resolution and one alpha"
+        )
+
     def play(self, batch: Batch) -> bool:
         stage, alpha = self.progress(self.images_seen)
         if stage != self.stage_now:
