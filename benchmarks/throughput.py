@@ -575,7 +575,10 @@ def synchronize() -> None:
 
 
 class SteadyClock(L.Callback):
-    """Wall time between iteration ``warmup`` and the last one."""
+    """Wall time from the end of iteration ``warmup`` to the end of the second-to-last one: the
+    periodic work between (sample grids, checkpoints, evaluations every N) is counted, the
+    end-of-run work at the last iteration (final grid, checkpoint and evaluation) is not, as the
+    plain loop has none."""
 
     def __init__(self, warmup: int) -> None:
         self.warmup = warmup
@@ -586,9 +589,12 @@ class SteadyClock(L.Callback):
         if trainer.global_step == self.warmup and self.started is None:
             synchronize()
             self.started = time.perf_counter()
-        if trainer.global_step == trainer.max_steps and self.started is not None:
+
+    def on_train_batch_start(self, trainer: L.Trainer, *args: Any) -> None:
+        last = trainer.max_steps - 1
+        if trainer.global_step == last and self.started is not None and self.rate != self.rate:
             synchronize()
-            self.rate = (trainer.max_steps - self.warmup) / (time.perf_counter() - self.started)
+            self.rate = (last - self.warmup) / (time.perf_counter() - self.started)
 
 
 def framework(cfg: DictConfig, warmup: int) -> float:

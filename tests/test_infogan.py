@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from gans.build import build_model
 from gans.errors import ConfigError
-from gans.games.infogan import info_loss
+from gans.games.infogan import gaussian_nll, info_loss
 from gans.metrics.disentanglement import cluster_accuracy, correlation, slant, width
 from gans.prior import CodePrior
 from gans.train import train
@@ -189,3 +189,16 @@ def test_the_run_logs_the_codes_disentanglement_beside_the_fid(tmp_path):
     assert {"fid", "precision", "recall"} <= set(record["scores"])
     assert set(record["disentanglement"]) == {
         "categorical_accuracy", "c1_slant", "c1_width", "c2_slant", "c2_width"}  # fmt: skip
+
+
+def test_the_gaussian_nll_is_torchs_to_the_bit_with_the_same_gradients():
+    torch.manual_seed(0)
+    mean = torch.randn(64, 3, requires_grad=True)
+    log_var = (torch.randn(64, 3) * 8).requires_grad_(True)  # variances below the clamp too
+    target = torch.rand(64, 3) * 2 - 1
+    ours = gaussian_nll(mean, target, log_var.exp())
+    theirs = F.gaussian_nll_loss(mean, target, log_var.exp(), full=True, reduction="none", eps=1e-6)
+    assert torch.equal(ours, theirs)
+    grads = [torch.autograd.grad(v.sum(), (mean, log_var)) for v in (ours, theirs)]
+    for a, b in zip(*grads, strict=True):
+        assert torch.equal(a, b)

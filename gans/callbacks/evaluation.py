@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
-import torch
 
 from gans import rng
 from gans.callbacks.periodic import EveryIterations
@@ -68,6 +67,4 @@ class Evaluation(EveryIterations):
         super().on_train_batch_end(trainer, pl_module, *args)
         if len(self.history) > evaluated and "fid" in self.history[-1][1]:
             key = self.protocol(pl_module).key("fid")
-            pl_module.log(
-                key, torch.tensor(self.history[-1][1]["fid"]), logger=False, prog_bar=True
-            )
+            pl_module.progress_values[key] = float(self.history[-1][1]["fid"])

@@ -113,21 +113,34 @@ class TrainingHealth(EveryIterations):
         self.ratios: list[tuple[int, float]] = []  # (iteration, sample diversity / real's)
         self._window: Tensor | None = None
         self._count = 0
+        self._real_seen = 0
+        self._unmeasured: list[tuple[Tensor, Tensor | None]] = []
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: Any, batch: Any, batch_idx: int
     ) -> None:
-        if len(self.real_diversity) < 8:  # the real data's spread, from the first batches
-            x = batch.real[: self.num_samples]
+        if self._real_seen < 8:  # the real data's spread, from the first batches
+            labels = getattr(batch, "y", None)
+            if labels is None or int(getattr(pl_module, "num_classes", 0) or 0) == 0:
+                labels = None
+            # kept, and measured at the first check: a measurement here reads the GPU each step
+            self._unmeasured.append((batch.real.detach().clone(), labels))
+            self._real_seen += 1
+
+    def measure_real(self) -> None:
+        """The real data's spread (mean pairwise distance), overall and per class, of the first
+        batches kept since the last call."""
+        for real, labels in self._unmeasured:
+            x = real[: self.num_samples]
             if x.shape[0] > 1:
                 self.real_diversity.append(mean_pairwise_distance(x))
-            labels = getattr(batch, "y", None)
-            if labels is not None and int(getattr(pl_module, "num_classes", 0) or 0) > 0:
+            if labels is not None:
                 for c in labels.unique().tolist():
-                    same = batch.real[labels == c]
+                    same = real[labels == c]
                     if same.shape[0] > 1:
                         spread = mean_pairwise_distance(same)
                         self.real_class_diversity.setdefault(int(c), []).append(spread)
+        self._unmeasured = []
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, *args: Any) -> None:
         self.accumulate(pl_module.health_signals())
@@ -178,6 +191,7 @@ class TrainingHealth(EveryIterations):
                 }
             if dx > self.separation and dgz < 1 - self.separation:
                 signs["vanishing_gradients"] = {"dx": dx, "dgz": dgz}
+        self.measure_real()
         real = sum(self.real_diversity) / max(len(self.real_diversity), 1)
         if real > 1e-12:  # data that is one point (Dirac-GAN) has no diversity to lose
             samples = fixed_samples(pl_module, self.num_samples, self.seed)

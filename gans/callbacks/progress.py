@@ -22,13 +22,11 @@ def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def shown(metrics: dict[str, Any]) -> dict[str, Any]:
-    """The progress-bar metrics, the evaluation's protocol-stamped FID key shortened."""
-    return {
-        k.split("/", 1)[0] if k.startswith("fid/") else k: v
-        for k, v in metrics.items()
-        if k != "v_num"
-    }
+def shown(trainer: L.Trainer) -> dict[str, Any]:
+    """What the progress shows: the game's latest losses and FID (``Game.progress_values``, plain
+    floats), the evaluation's protocol-stamped FID key shortened."""
+    values = getattr(trainer.lightning_module, "progress_values", None) or {}
+    return {k.split("/", 1)[0] if k.startswith("fid/") else k: v for k, v in values.items()}
 
 
 def progress_line(
@@ -87,7 +85,7 @@ class RunLogLines(L.Callback):
     def on_train_batch_end(self, trainer: L.Trainer, *_: Any) -> None:
         n = trainer.global_step
         if n != self._shown and (n % trainer.log_every_n_steps == 0 or n == trainer.max_steps):
-            RUN_LOG.info(progress_line(trainer, shown(trainer.progress_bar_metrics), self._clock))
+            RUN_LOG.info(progress_line(trainer, shown(trainer), self._clock))
         if n != self._shown and not self._estimated and self._clock is not None:
             elapsed, done = time.perf_counter() - self._clock[0], n - self._clock[1]
             if done >= 3 or elapsed >= 10:  # past the first iteration's one-off costs
@@ -179,7 +177,7 @@ class IterationProgressBar(TQDMProgressBar):
         self._shown = n
 
     def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
-        return shown(super().get_metrics(trainer, pl_module))
+        return shown(trainer)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         pass

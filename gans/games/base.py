@@ -47,6 +47,8 @@ from gans.terms import Term, lazy_correction
 
 #: a finite-check stamp is iteration * SEQ + the note's order within the iteration
 SEQ = 1 << 20
+#: the stamp of a key that has stayed finite (larger than any real stamp: notes keep the minimum)
+UNSET = torch.iinfo(torch.long).max
 
 
 def _no_closure() -> None:
@@ -197,6 +199,10 @@ class Game(L.LightningModule):
         #: the player whose step closed the last iteration
         self.closing_player: str | None = None
         self.captured: Any = None
+        #: what the progress bar and lines show (plain floats, set on logging steps): not
+        #: ``self.log``, whose values Lightning keeps as device tensors and reads back with
+        #: ``.item()`` after every batch until the epoch ends, a GPU sync per batch
+        self.progress_values: dict[str, float] = {}
 
     # ------------------------------------------------------------------ players
     def _known(self, player: str, key: str) -> None:
@@ -442,7 +448,7 @@ class Game(L.LightningModule):
     def watch(self, key: str, player: str, what: str) -> None:
         """Track ``key`` (``what`` of ``player``) in the finite check."""
         if key not in self._first_bad:
-            self._first_bad[key] = torch.full((), -1, dtype=torch.long, device=self.device)
+            self._first_bad[key] = torch.full((), UNSET, dtype=torch.long, device=self.device)
             self._watched[key] = (player, what)
 
     def note_finite(self, key: str, value: Tensor, player: str, what: str) -> None:
@@ -455,9 +461,12 @@ class Game(L.LightningModule):
             self._seq = (iteration, 0)
         self._seq = (iteration, min(self._seq[1] + 1, SEQ - 1))
         flag = self._first_bad[key]
-        bad = ~torch.isfinite(value.detach()).all() & (flag < 0)
+        finite = torch.isfinite(value.detach())
         stamp = iteration if self.device_iteration is None else self.device_iteration
-        flag.copy_(torch.where(bad, stamp * SEQ + self._seq[1], flag))
+        stamp = stamp * SEQ + self._seq[1]
+        # three kernels: the earliest stamp is kept, so a later NaN never moves it
+        torch.minimum(flag, torch.where(finite.all() if finite.dim() else finite, UNSET, stamp),
+                      out=flag)  # fmt: skip
 
     def note_loss(self, player: str, loss: Tensor) -> None:
         self.note_finite(f"loss/{self.tags[player]}", loss, player, "loss")
@@ -493,16 +502,12 @@ class Game(L.LightningModule):
         bad_state = self.nonfinite_state(full)
         flags = torch.stack(
             [self._first_bad[k] for k in keys]
-            + [torch.tensor(self.iteration * SEQ if bad_state else -1, device=self.device)]
+            + [torch.tensor(self.iteration * SEQ if bad_state else UNSET, device=self.device)]
         )
         if self._trainer is not None and self.trainer.world_size > 1:
-            big = torch.iinfo(flags.dtype).max
-            flags = self.trainer.strategy.reduce(
-                torch.where(flags < 0, big, flags), reduce_op="min"
-            )
-            flags = torch.where(flags == big, -1, flags)
+            flags = self.trainer.strategy.reduce(flags, reduce_op="min")
         values = flags.tolist()
-        found = [(it, key) for it, key in zip(values, keys, strict=False) if it >= 0]
+        found = [(it, key) for it, key in zip(values, keys, strict=False) if it < UNSET]
         advice = " Try a lower learning rate (optimizer.lr), gradient clipping "
         if found:
             stamp, key = min(found)
@@ -514,7 +519,7 @@ class Game(L.LightningModule):
                 f"{self._checkpoints_note()}{advice}(optimizer.clip_grad_norm.{player}) or a "
                 "regularizer."
             )
-        if values[-1] >= 0:
+        if values[-1] < UNSET:
             kind, name = bad_state[0] if bad_state else ("state", "on another rank")
             player = name.split(".")[0] if bad_state else "model"
             raise TrainingDiverged(
@@ -609,10 +614,11 @@ class Game(L.LightningModule):
         self._clock = (now, it)
         for logger in self.loggers:
             logger.log_metrics(metrics, step=it)
-        for player in self.stepped:
-            key = f"loss/{self.tags[player]}"
-            if key in metrics:
-                self.log(key, metrics[key], prog_bar=True, logger=False)
+        self.progress_values.update(
+            (key, metrics[key])
+            for key in (f"loss/{self.tags[player]}" for player in self.stepped)
+            if key in metrics
+        )
 
     def sync_buffers(self) -> None:
         """Under DDP, copy rank 0's buffers (BatchNorm statistics, which each rank updates from

@@ -18,6 +18,17 @@ from gans.losses import Objective
 from gans.prior import CodePrior
 
 
+def gaussian_nll(mean: Tensor, target: Tensor, var: Tensor, eps: float = 1e-6) -> Tensor:
+    """-log N(target; mean, var) per element: 1/2 (log var + (target - mean)^2 / var) +
+    1/2 log 2 pi, var clamped at ``eps`` without a gradient through the clamp: the arithmetic of
+    ``F.gaussian_nll_loss(..., full=True, reduction="none")`` without its check for negative
+    variances, which reads a value on the host (a GPU sync each step; here var = exp(log var))."""
+    var = var.clone()
+    with torch.no_grad():
+        var.clamp_(min=eps)
+    return 0.5 * (torch.log(var) + (mean - target) ** 2 / var) + 0.5 * math.log(2 * math.pi)
+
+
 def info_loss(
     logits: Sequence[Tensor],
     categorical: Tensor,
@@ -35,9 +46,7 @@ def info_loss(
     ce = sum((F.cross_entropy(q, categorical[:, i]) for i, q in enumerate(logits)), zero)
     nll = zero
     if continuous.shape[1]:
-        per_code = F.gaussian_nll_loss(
-            mean, continuous, log_var.exp(), full=True, reduction="none", eps=1e-6
-        )
+        per_code = gaussian_nll(mean, continuous, log_var.exp())
         nll = per_code.sum(1).mean()
     return categorical_weight * ce + continuous_weight * nll, ce, nll
 
