@@ -11,6 +11,7 @@ import logging
 import re
 import shlex
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -114,12 +115,65 @@ def _announce_preset() -> None:
         log.info(line)
 
 
+@dataclass
+class Run:
+    """What one training run is made of, once its config is resolved and checked."""
+
+    cfg: DictConfig
+    resumed: dict[str, Any]
+    datamodule: Any
+    model: Any
+    callbacks: list[L.Callback]
+    evaluation: list[Any]
+    health: list[Any]
+    interrupt: GracefulInterrupt
+    loggers: list[Logger]
+
+
 def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> dict[str, Any]:
     """Fit the configured GAN; returns a summary (paths, iterations, timings, final losses).
 
     ``extra_callbacks`` lets studies observe a run (e.g. record parameter trajectories).
     """
     quiet.silence()
+    cfg, resumed = resolved_config(cfg)
+    check_run(cfg)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    run = assemble(cfg, resumed, extra_callbacks or [])
+    trainer: L.Trainer = instantiate(
+        cfg.trainer,
+        callbacks=run.callbacks,
+        logger=run.loggers or False,
+        plugins=[AtomicCheckpointIO()],
+    )
+    record_settings(run)
+    where = announce_outputs(run)
+    run_log = open_run_log(cfg.paths.run_dir) if trainer.is_global_zero else None
+    if resumed:
+        RUN_LOG.info("resumed from %s at iteration %d", resumed["path"], resumed["iteration"])
+    seconds = fit(trainer, run, run_log)
+    summary = summarise(trainer, run, seconds, where)
+    if trainer.is_global_zero:
+        _report(summary)
+        _write_summary(summary)
+    interrupt = run.interrupt
+    advice = _resume_advice(cfg, interrupt) if interrupt.stopped_at is not None else None
+    if advice:
+        RUN_LOG.info("interrupted: %s", advice)
+    if run_log is not None:
+        close_run_log(run_log)
+    if advice:
+        interrupt.hand_over()  # submitit requeues (and exits) here on SIGUSR2
+        raise Interrupted(advice, interrupt.requested or 15)
+    if resumed:  # the run went on in its own directory: Hydra's new one holds only its files
+        discard_unused_output_dir()
+    cluster.close_process_group()
+    return summary
+
+
+def resolved_config(cfg: DictConfig) -> tuple[DictConfig, dict[str, Any]]:
+    """A resolved copy of ``cfg`` (a requeued job's checkpoint filled in) and what the run
+    resumes from (empty for a fresh run); a ConfigError names a key that cannot resolve."""
     cfg = cfg.copy()
     check_required(cfg)
     requeued = resume.requeued_checkpoint(cfg)
@@ -143,6 +197,12 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
             f"{_unresolvable(cfg)} needs ${{{key}}}, which the chosen configs do not define "
             f"(model={model} and data={data} do not fit together?)"
         ) from None
+    return cfg, resumed
+
+
+def check_run(cfg: DictConfig) -> None:
+    """The settings' rules, the run directory, the cluster's shape, the devices, a sweep's
+    grouping and W&B's mode, before anything is built."""
     validate(cfg)
     check_writable(cfg.paths.run_dir, "paths.run_dir")
     cluster.apply_slurm_shape(cfg, cluster.launcher_config())
@@ -153,7 +213,11 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     if cfg.logger and any("Wandb" in str(c.get("_target_", "")) for c in cfg.logger.values()):
         choose_wandb_mode()
     _announce_preset()
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
+
+
+def assemble(cfg: DictConfig, resumed: dict[str, Any], extra: list[L.Callback]) -> Run:
+    """The data, the game, the callbacks (monitors, interrupt handling, ``extra`` last) and the
+    loggers; a ConfigError raised inside a Hydra instantiation comes out as itself."""
     try:
         datamodule = restore.datamodule(cfg)
         check_data(cfg, datamodule)
@@ -173,48 +237,54 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
             if hasattr(model, "attach_perceptual"):
                 kind = model.perceptual_kind
                 model.attach_perceptual(build_perceptual(kind, datamodule, cfg.metrics))
-        callbacks += evaluation
         health = monitors.health(cfg, evaluation)
-        callbacks += health
         interrupt = GracefulInterrupt()
-        callbacks += [interrupt, RunLogLines(), *(extra_callbacks or [])]
+        callbacks += [*evaluation, *health, interrupt, RunLogLines(), *extra]
         loggers: list[Logger] = _loggers(cfg, resumed.get("wandb_run_id"))
     except InstantiationException as exc:
         error = config_error(exc)
         if error is not None:
             raise error from None
         raise
-    trainer: L.Trainer = instantiate(
-        cfg.trainer,
-        callbacks=callbacks,
-        logger=loggers or False,
-        plugins=[AtomicCheckpointIO()],
-    )
+    return Run(cfg, resumed, datamodule, model, callbacks, evaluation, health, interrupt, loggers)
+
+
+def record_settings(run: Run) -> None:
+    """The resolved settings, with the perceptual loss, the fork and the metrics' protocol, in
+    every logger's record of the run."""
+    cfg, model, evaluation = run.cfg, run.model, run.evaluation
     hyperparams = OmegaConf.to_container(cfg, resolve=True)
     if hasattr(model, "perceptual_name"):  # which perceptual loss trained it, in the run's record
         hyperparams["perceptual"] = model.perceptual_name
-    if resumed.get("forked_from"):
-        hyperparams["forked_from"] = resumed["forked_from"]
+    if run.resumed.get("forked_from"):
+        hyperparams["forked_from"] = run.resumed["forked_from"]
     if evaluation and isinstance(evaluation[0], Evaluation):
         evaluator = evaluation[0].evaluator
         hyperparams["metrics_protocol"] = evaluator.protocol(cfg.ema.enabled).as_dict()
         hyperparams["metrics_protocol"].update(evaluator.extra)
-    for logger in loggers:
+    for logger in run.loggers:
         logger.log_hyperparams(hyperparams)
 
-    for stale in remove_stale_temporaries(cfg.paths.checkpoints):
+
+def announce_outputs(run: Run) -> list[str]:
+    """Remove what a killed checkpoint write left, declare the logged metrics, say where each
+    logger writes; returns those lines (the upload hints among them come at the end)."""
+    for stale in remove_stale_temporaries(run.cfg.paths.checkpoints):
         log.info("removed %s, left by a checkpoint write that was killed", stale)
-    declare_metrics(loggers)
-    where = describe(loggers)
+    declare_metrics(run.loggers)
+    where = describe(run.loggers)
     for line in where:
-        if not line.startswith(" "):  # where each logger writes; the upload hint comes at the end
+        if not line.startswith(" "):
             log.info(line)
-    run_log = open_run_log(cfg.paths.run_dir) if trainer.is_global_zero else None
-    if resumed:
-        RUN_LOG.info("resumed from %s at iteration %d", resumed["path"], resumed["iteration"])
+    return where
+
+
+def fit(trainer: L.Trainer, run: Run, run_log: Any) -> float:
+    """``trainer.fit`` (resuming from ``ckpt_path``); seconds it took. A run that stops with an
+    exception says so in train.log; every W&B run is finished either way."""
     started = time.perf_counter()
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+        trainer.fit(run.model, datamodule=run.datamodule, ckpt_path=run.cfg.ckpt_path)
     except BaseException as exc:
         RUN_LOG.info(
             "stopped at iteration %d: %s: %s", trainer.global_step, type(exc).__name__, exc
@@ -223,17 +293,22 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
             close_run_log(run_log)
         raise
     finally:
-        for logger in loggers:  # each job of a sweep is its own run, also when one fails
+        for logger in run.loggers:  # each job of a sweep is its own run, also when one fails
             if isinstance(logger, WandbLogger) and logger._experiment is not None:
                 logger.experiment.finish()
-    seconds = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def summarise(trainer: L.Trainer, run: Run, seconds: float, where: list[str]) -> dict[str, Any]:
+    """What :func:`train` returns and ``summary.json`` holds."""
+    cfg, model, evaluation = run.cfg, run.model, run.evaluation
     iterations = trainer.global_step
     summary: dict[str, Any] = {
         "run_dir": cfg.paths.run_dir,
         "iterations": iterations,
         "iterations_this_run": iterations - model.start_iteration,
         # False when a signal stopped the run early: scripts that skip finished runs read this
-        "finished": interrupt.stopped_at is None and iterations >= int(cfg.iterations),
+        "finished": run.interrupt.stopped_at is None and iterations >= int(cfg.iterations),
         "seconds": seconds,
         "iterations_per_s": (iterations - model.start_iteration) / max(seconds, 1e-9),
         "checkpoints": cfg.paths.checkpoints,
@@ -241,26 +316,12 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         **{k: float(v) for k, v in model.stats.items() if k.startswith("loss/")},
         "loggers": where,
     }
-    if health:
-        summary["health"] = health[0].warnings
+    if run.health:
+        summary["health"] = run.health[0].warnings
     if evaluation and evaluation[0].history:
         summary["metrics"] = evaluation[0].history[-1][1]
         if isinstance(evaluation[0], Evaluation):
             summary["protocol"] = evaluation[0].evaluator.protocol(cfg.ema.enabled).tag()
-    if trainer.is_global_zero:
-        _report(summary)
-        _write_summary(summary)
-    advice = _resume_advice(cfg, interrupt) if interrupt.stopped_at is not None else None
-    if advice:
-        RUN_LOG.info("interrupted: %s", advice)
-    if run_log is not None:
-        close_run_log(run_log)
-    if advice:
-        interrupt.hand_over()  # submitit requeues (and exits) here on SIGUSR2
-        raise Interrupted(advice, interrupt.requested or 15)
-    if resumed:  # the run went on in its own directory: Hydra's new one holds only its files
-        discard_unused_output_dir()
-    cluster.close_process_group()
     return summary
 
 
