@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from gans.configs import CONF_DIR
 from gans.errors import ConfigError
+from gans.games.gan import check_rules
 from gans.prior import PRIORS
 
 
@@ -31,9 +32,11 @@ def validate(cfg: DictConfig) -> None:
     _positive_int(cfg, "log_every")
     _positive_int(cfg, "sample_every", allow_zero=True)
     _positive_int(cfg, "checkpoint_every", allow_zero=True)
-    for key in ("model.n_critic", "model.n_gen", "model.latent.dim"):  # the games that have them
-        if OmegaConf.select(cfg, key) is not None:
-            _positive_int(cfg, key)
+    if OmegaConf.select(cfg, "model.latent.dim") is not None:
+        _positive_int(cfg, "model.latent.dim")
+    rules = {k: OmegaConf.select(cfg, f"model.{k}") for k in ("n_critic", "n_gen", "updates")}
+    rules["pack"] = OmegaConf.select(cfg, "model.pack")
+    check_rules(**{k: v for k, v in rules.items() if v is not None})  # the GAN family's
     _positive_int(cfg, "data.batch_size")
     if OmegaConf.select(cfg, "check_finite_every") is not None:
         _positive_int(cfg, "check_finite_every", allow_zero=True)
@@ -42,7 +45,6 @@ def validate(cfg: DictConfig) -> None:
         _positive_int(cfg, "health.patience")
         _positive_int(cfg, "health.num_samples")
     if OmegaConf.select(cfg, "model.pack") is not None:
-        _positive_int(cfg, "model.pack")
         pack, batch = cfg.model.pack, cfg.data.batch_size
         if batch % pack:
             raise ConfigError(
@@ -51,9 +53,6 @@ def validate(cfg: DictConfig) -> None:
     prior = OmegaConf.select(cfg, "model.latent.prior")
     if OmegaConf.select(cfg, "model.latent") is not None and prior not in PRIORS:
         raise ConfigError(f"model.latent.prior={prior} is unknown; allowed: {', '.join(PRIORS)}")
-    updates = OmegaConf.select(cfg, "model.updates", default="alternating")
-    if updates not in ("alternating", "simultaneous"):
-        raise ConfigError(f"model.updates={updates} is unknown; allowed: alternating, simultaneous")
     players = [k for k, v in (cfg.get("optimizer") or {}).items() if isinstance(v, DictConfig)]
     # the shared knob first: the players' lr are copies of it, and the user wrote this one
     keys = ["optimizer.lr"] if OmegaConf.select(cfg, "optimizer.lr") is not None else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
+import torch
 
 from gans import rng
 from gans.callbacks.periodic import EveryIterations
@@ -67,4 +68,8 @@ class Evaluation(EveryIterations):
         super().on_train_batch_end(trainer, pl_module, *args)
         if len(self.history) > evaluated and "fid" in self.history[-1][1]:
             key = self.protocol(pl_module).key("fid")
-            pl_module.progress_values[key] = float(self.history[-1][1]["fid"])
+            fid = float(self.history[-1][1]["fid"])
+            pl_module.progress_values[key] = fid
+            # for a ModelCheckpoint's monitor; not prog_bar, whose values Lightning reads back
+            # with .item() after every batch (a GPU sync each)
+            pl_module.log(key, torch.tensor(fid), logger=False, prog_bar=False)

@@ -25,6 +25,20 @@ from gans.regularizers import Regularizer
 UPDATES = ("alternating", "simultaneous")
 
 
+def check_rules(
+    n_critic: Any = 1, n_gen: Any = 1, updates: Any = "alternating", pack: Any = 1
+) -> None:
+    """Raise a ConfigError naming the first of the family's iteration settings that cannot work:
+    ``model.n_critic``, ``model.n_gen`` and ``model.pack`` integers >= 1, ``model.updates`` one
+    of :data:`UPDATES`. The one statement of these rules: the game checks them when built, and
+    :func:`gans.validate.validate` before the data are loaded."""
+    for key, value in (("model.n_critic", n_critic), ("model.n_gen", n_gen), ("model.pack", pack)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{key}={value} must be an integer >= 1")
+    if updates not in UPDATES:
+        raise ConfigError(f"model.updates={updates} is unknown; allowed: {', '.join(UPDATES)}")
+
+
 class GANGame(Game):
     """Unconditional or class-conditional GAN; D steps on every batch, G steps every n_critic-th.
 
@@ -96,11 +110,7 @@ class GANGame(Game):
         others: Mapping[str, nn.Module] | None = None,
         augment: nn.Module | None = None,
     ) -> None:
-        for key, value in (("model.n_critic", n_critic), ("model.n_gen", n_gen)):
-            if int(value) < 1:
-                raise ConfigError(f"{key}={value} must be an integer >= 1")
-        if updates not in UPDATES:
-            raise ConfigError(f"model.updates={updates} is unknown; allowed: {', '.join(UPDATES)}")
+        check_rules(n_critic, n_gen, updates, pack)
         others = dict(others or {})
         super().__init__(
             {"generator": generator, "discriminator": discriminator, **others},
@@ -207,8 +217,6 @@ class GANGame(Game):
                 )
             if term.lazy and (term.joint or (term.player != "discriminator" and not separate_g)):
                 raise ConfigError(f"regularizer.{term.name}.lazy=true: only D terms can be lazy")
-        if self.pack < 1:
-            raise ConfigError(f"model.pack={self.pack} must be an integer >= 1")
         if self.pack == 1:
             return
         if self.conditional:
