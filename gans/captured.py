@@ -130,7 +130,7 @@ class CapturedPlay:
         except RuntimeError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ConfigError(
-                f"cuda_graphs=true cannot run model={game.name if hasattr(game, 'name') else '?'}"
+                f"cuda_graphs=true cannot run model={getattr(game, 'name', type(game).__name__)}"
                 f": one iteration does work a CUDA graph cannot record ({first}); use "
                 "cuda_graphs=false"
             ) from None

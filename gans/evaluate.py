@@ -23,6 +23,7 @@ from gans.callbacks.translation import held_out, raise_no_test, translator
 from gans.cli import command, reports_config_errors
 from gans.configs import CONF_DIR
 from gans.errors import ConfigError
+from gans.games.abilities import HasCodes
 from gans.metrics.disentanglement import measure
 from gans.metrics.evaluator import build_evaluator, load_or_train_classifier
 from gans.metrics.translation import build_reconstruction_evaluator, build_translation_evaluator
@@ -69,7 +70,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         stamps = aware.protocols(use_ema)
         record["class_aware"] = {stamps[k].key(k): v for k, v in scores.items()}
         record["scores"].update(scores)
-    if hasattr(model, "coded_samples") and int(getattr(data, "num_classes", 0) or 0) >= 2:
+    if isinstance(model, HasCodes) and int(getattr(data, "num_classes", 0) or 0) >= 2:
         classifier, _, _ = load_or_train_classifier(data, run.metrics)
         with rng.preserved():
             record["disentanglement"] = measure(

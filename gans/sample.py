@@ -27,6 +27,7 @@ from gans import restore
 from gans.cli import command, reports_config_errors
 from gans.configs import CONF_DIR
 from gans.errors import ConfigError
+from gans.games.abilities import Traverses, Truncates
 from gans.metrics.reference import real_images
 from gans.prior import LatentPrior
 from gans.validate import check_required
@@ -102,7 +103,7 @@ def sample(cfg: DictConfig) -> dict[str, Any]:
         )
     psi = cfg.get("truncation_psi")
     if psi is not None:
-        if not hasattr(model, "truncation_psi"):
+        if not isinstance(model, Truncates):
             raise ConfigError(
                 f"truncation_psi={psi} needs a style-based generator (model=stylegan2); "
                 "for this model use truncation=<threshold> (the truncation trick on z)"
@@ -132,7 +133,7 @@ def sample(cfg: DictConfig) -> dict[str, Any]:
     written["grid"] = out / "grid.png"
     save_image(to_unit(samples), written["grid"], nrow=int(cfg.nrow), padding=2)
 
-    if hasattr(model, "truncation_psi"):
+    if isinstance(model, Truncates):
         written["truncation"] = out / "truncation.png"
         sweep = psi_sweep(model, prior, cfg.truncation_psi_sweep, int(cfg.nrow), cfg)
         save_image(to_unit(sweep), written["truncation"], nrow=int(cfg.nrow), padding=2)
@@ -151,7 +152,7 @@ def sample(cfg: DictConfig) -> dict[str, Any]:
         strip = draw(path.reshape(rows * steps, -1))
         save_image(to_unit(strip), written["interpolation"], nrow=steps, padding=2)
 
-    if hasattr(model, "traversal"):
+    if isinstance(model, Traverses):
         written["traversal"] = out / "traversal.png"
         steps = int(cfg.steps)
         save_image(to_unit(model.traversal(steps).cpu()), written["traversal"], nrow=steps)

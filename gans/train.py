@@ -34,6 +34,7 @@ from gans.checkpoint_io import AtomicCheckpointIO, remove_stale_temporaries
 from gans.cli import command, reports_config_errors
 from gans.configs import CONF_DIR, data_named_by
 from gans.errors import ConfigError, Interrupted, TrainingDiverged
+from gans.games.abilities import NeedsPerceptual
 from gans.loggers import choose_wandb_mode, declare_metrics, describe
 from gans.outputs import check_writable, discard_unused_output_dir
 from gans.perceptual import build_perceptual
@@ -234,7 +235,7 @@ def assemble(cfg: DictConfig, resumed: dict[str, Any], extra: list[L.Callback]) 
             callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
         with rng.preserved():  # e.g. training the metrics' classifier: not from the run's stream
             evaluation = monitors.evaluation(cfg, datamodule)
-            if hasattr(model, "attach_perceptual"):
+            if isinstance(model, NeedsPerceptual):
                 kind = model.perceptual_kind
                 model.attach_perceptual(build_perceptual(kind, datamodule, cfg.metrics))
         health = monitors.health(cfg, evaluation)
@@ -254,7 +255,7 @@ def record_settings(run: Run) -> None:
     every logger's record of the run."""
     cfg, model, evaluation = run.cfg, run.model, run.evaluation
     hyperparams = OmegaConf.to_container(cfg, resolve=True)
-    if hasattr(model, "perceptual_name"):  # which perceptual loss trained it, in the run's record
+    if isinstance(model, NeedsPerceptual):  # which perceptual loss trained it, in the record
         hyperparams["perceptual"] = model.perceptual_name
     if run.resumed.get("forked_from"):
         hyperparams["forked_from"] = run.resumed["forked_from"]

@@ -59,11 +59,13 @@ COMMON = ["data=digits", "data.image_size=16", "data.batch_size=16", "logger=csv
 @pytest.mark.parametrize(
     "overrides",
     [
-        ["model.generator.base_channels=8", "model.discriminator.base_channels=8",
-         "ema.enabled=true"],
+        [
+            "model.generator.base_channels=8",
+            "model.discriminator.base_channels=8",
+            "ema.enabled=true",
+        ],
         ["model=infogan"],
-        ["model=acgan", "model.generator.base_channels=8",
-         "model.discriminator.base_channels=8"],
+        ["model=acgan", "model.generator.base_channels=8", "model.discriminator.base_channels=8"],
     ],  # fmt: skip
     ids=["dcgan-ema-health", "infogan", "acgan"],
 )

@@ -12,7 +12,7 @@ from torchvision.utils import make_grid
 from gans.callbacks.periodic import EveryIterations
 from gans.callbacks.samples import PeriodicImage
 from gans.errors import ConfigError
-from gans.nets.modes import evaluating
+from gans.games.abilities import Quantizes
 from gans.nets.quantizer import code_statistics
 
 
@@ -99,12 +99,9 @@ def score_reconstructions(evaluator: Any, game: Any, images: Tensor, ema: bool) 
         f"{RENAMED.get(k.split('/')[0], k.split('/')[0])}/{k.split('/', 1)[1]}": v
         for k, v in scores.items()
     }
-    if hasattr(game, "codes"):
+    if isinstance(game, Quantizes):
         stamp = evaluator.protocol(images.shape[0], images.shape[0], ema, evaluator.split)
-        with evaluating(game.encoder, game.quantizer):  # an EMA codebook is not updated here
-            codes = torch.cat(
-                [game.codes(chunk.to(device)).cpu() for chunk in images.split(evaluator.batch_size)]
-            )
-        stats = code_statistics(codes, game.quantizer.num_codes)
+        codes = game.code_indices(images, evaluator.batch_size, device)
+        stats = code_statistics(codes, game.num_codes)
         scores.update((stamp.key(f"codebook_{k}"), float(v)) for k, v in stats.items())
     return scores

@@ -8,6 +8,7 @@ from torch import Tensor
 from torchvision.utils import make_grid
 
 from gans.callbacks.samples import PeriodicImage
+from gans.games.abilities import Traverses
 
 
 class LatentTraversal(PeriodicImage):
@@ -26,7 +27,7 @@ class LatentTraversal(PeriodicImage):
         self.steps = int(steps)
 
     def applies(self, pl_module: Any) -> bool:
-        return hasattr(pl_module, "traversal")
+        return isinstance(pl_module, Traverses)
 
     def grid(self, pl_module: Any) -> Tensor:
         images = pl_module.traversal(self.steps).cpu()

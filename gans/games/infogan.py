@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gans.errors import ConfigError
+from gans.games.abilities import HasCodes, Traverses
 from gans.games.gan import GANGame
 from gans.losses import Objective
 from gans.prior import CodePrior
@@ -51,7 +52,7 @@ def info_loss(
     return categorical_weight * ce + continuous_weight * nll, ce, nll
 
 
-class InfoGANGame(GANGame):
+class InfoGANGame(Traverses, HasCodes, GANGame):
     """The GAN game with a Q head on D's body features: D's step adds L_I (its body and Q learn
     to recover the codes from G's samples), G's step adds L_I (G makes its codes recoverable);
     Q has its own optimizer (``optimizer.q``) and steps with D.

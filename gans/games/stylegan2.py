@@ -25,11 +25,12 @@ from torch import Tensor
 
 from gans.batches import Batch
 from gans.errors import ConfigError
+from gans.games.abilities import Truncates
 from gans.games.gan import GANGame
 from gans.nets.stylegan2 import Generator
 
 
-class StyleGAN2Game(GANGame):
+class StyleGAN2Game(Truncates, GANGame):
     """:class:`~gans.games.gan.GANGame` with style mixing, the ``Greg`` phase and truncation.
 
     Args:

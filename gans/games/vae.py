@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from gans.batches import Batch
 from gans.errors import ConfigError
+from gans.games.abilities import Traverses
 from gans.games.base import Game
 from gans.prior import LatentPrior
 
@@ -46,7 +47,7 @@ def vae_loss(
     return beta * r + kl.sum(), r, kl
 
 
-class VAEGame(Game):
+class VAEGame(Traverses, Game):
     """One step per batch on the VAE loss; samples are sigmoid(decoder(z)), z ~ N(0, I), mapped
     to [-1, 1] like every game's.
 

@@ -11,9 +11,11 @@ import torch
 from torch import Tensor, nn
 
 from gans.errors import ConfigError
+from gans.games.abilities import NeedsPerceptual, Quantizes
 from gans.games.base import Game, _terms
 from gans.games.held import HeldImages
 from gans.losses import Objective
+from gans.nets.modes import evaluating
 from gans.nets.quantizer import Quantized, code_statistics
 
 
@@ -27,7 +29,7 @@ def adaptive_weight(
     return (rec_grad.norm() / (gan_grad.norm() + 1e-4)).clamp(0.0, max_weight).detach()
 
 
-class VQGANGame(HeldImages, Game):
+class VQGANGame(Quantizes, NeedsPerceptual, HeldImages, Game):
     """Per batch x: one autoencoder step on
 
         L = |x - x_hat|_1 + w_p * P(x, x_hat) + ||sg[z_e] - e||^2 + beta ||z_e - sg[e]||^2
@@ -140,6 +142,17 @@ class VQGANGame(HeldImages, Game):
     def codes(self, x: Tensor) -> Tensor:
         """The code indices (N, h, w) of images x."""
         return self.encode(x).indices
+
+    @property
+    def num_codes(self) -> int:
+        return int(self.quantizer.num_codes)
+
+    @torch.no_grad()
+    def code_indices(self, images: Tensor, batch_size: int, device: Any) -> Tensor:
+        """The code indices of ``images`` on the CPU, encoded in eval mode (an EMA codebook is
+        not updated) ``batch_size`` at a time on ``device``."""
+        with evaluating(self.encoder, self.quantizer):
+            return torch.cat([self.codes(c.to(device)).cpu() for c in images.split(batch_size)])
 
     def reconstruct(self, x: Tensor) -> Tensor:
         return self.decoder(self.encode(x).z_q)
