@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # pip warns once per package about local index folders some machines lack; keep the log readable.
 PIP_QUIET := grep -v "is neither a file nor a directory" || true
 
-.PHONY: install train classifier test test-faults test-readme test-learns bench lint format clean
+.PHONY: install train classifier test test-fast test-faults test-readme test-learns bench lint format clean
 
 install: $(STAMP)
 
@@ -31,6 +31,11 @@ bench: $(STAMP)
 
 test: $(STAMP)
 	WANDB_MODE=offline $(BIN)/python -m pytest -m "not faults and not readme and not learns" $(PYTEST_ARGS)
+
+# The inner loop's tier: the default suite less the tests tests/slow.txt lists (over 1.5 s each on
+# 2 cores; rewrite the list with tests/slow_tests.py from a run with --durations=0). CI runs make test.
+test-fast: $(STAMP)
+	WANDB_MODE=offline $(BIN)/python -m pytest -m "not slow and not faults and not readme and not learns" -q $(PYTEST_ARGS)
 
 # Every python -m gans.* command in the README, run shortened (about 3 minutes); its own CI step.
 test-readme: $(STAMP)

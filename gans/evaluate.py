@@ -40,7 +40,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     device = restore.device(cfg.device)
     model.to(device)
     data = restore.datamodule(run)
-    if getattr(model, "translates", False):
+    if model.translates:
         if not run.metrics.translation.get("domain") and saved.get("translation"):
             run.metrics.translation = saved.translation  # the run's own scoring domain
         return evaluate_translation(cfg, run, model, data, iteration, device)

@@ -96,7 +96,7 @@ def sample(cfg: DictConfig) -> dict[str, Any]:
     check_required(cfg)
     overrides = {"data": OmegaConf.to_container(cfg.data)} if cfg.data else None
     run, model, iteration = restore.restore(cfg.ckpt, overrides)
-    if getattr(model, "translates", False):
+    if model.translates:
         raise ConfigError(
             f"ckpt={cfg.ckpt} holds model={run.model.get('name')}, a translation model: use "
             "python -m gans.translate ckpt=<file> input=<folder> output=<folder>"

@@ -47,7 +47,7 @@ def translate(cfg: DictConfig) -> dict[str, Any]:
     """Translate ``cfg.input`` into ``cfg.output``; returns what was done, for the summary line."""
     check_required(cfg)
     run, model, iteration = restore.restore(cfg.ckpt)
-    if not getattr(model, "translates", False):
+    if not model.translates:
         raise ConfigError(
             f"ckpt={cfg.ckpt} holds model={run.model.get('name')}, not a translation model "
             "(pix2pix, cyclegan): use python -m gans.sample for it"

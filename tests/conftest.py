@@ -88,3 +88,17 @@ def one_line(result: subprocess.CompletedProcess, status: int, *said: str) -> st
     for text in said:
         assert text in errors[0], errors[0]
     return errors[0]
+
+
+SLOW_LIST = Path(__file__).with_name("slow.txt")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark the tests listed in ``tests/slow.txt`` (``tests/slow_tests.py`` writes it from a timed
+    run) ``slow``: ``make test-fast`` runs the others."""
+    if not SLOW_LIST.is_file():
+        return
+    slow = {line.strip() for line in SLOW_LIST.read_text().splitlines() if line and line[0] != "#"}
+    for item in items:
+        if item.nodeid in slow:
+            item.add_marker(pytest.mark.slow)

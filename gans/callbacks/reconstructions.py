@@ -34,7 +34,7 @@ class Reconstructions(PeriodicImage):
         self.inputs: Tensor | None = None
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: Any, batch: Any, *_: Any) -> None:
-        if self.inputs is None and getattr(pl_module, "reconstructs", False):
+        if self.inputs is None and pl_module.reconstructs:
             self.inputs = batch.real[: self.num].detach().clone()
 
     def applies(self, pl_module: Any) -> bool:

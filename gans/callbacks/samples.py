@@ -127,7 +127,7 @@ class SampleGrid(PeriodicImage):
         self.seed = int(seed)
 
     def applies(self, pl_module: Any) -> bool:
-        return not getattr(pl_module, "translates", False)  # those have TranslationGrid
+        return not pl_module.translates  # those have TranslationGrid
 
     def grid(self, pl_module: Any) -> Tensor | None:
         """The current grid in [0, 1]; None when the game does not make images."""

@@ -94,7 +94,7 @@ class TranslationGrid(PeriodicImage):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: Any) -> None:
         super().on_train_start(trainer, pl_module)
-        if getattr(pl_module, "translates", False):
+        if pl_module.translates:
             held = held_out(trainer.datamodule)
             if "paired" in held:
                 self.rows = {"a": held["paired"][0], "b": held["paired"][1]}
@@ -104,7 +104,7 @@ class TranslationGrid(PeriodicImage):
             self.rows = {k: spread(v, count) for k, v in self.rows.items()}
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: Any, batch: Any, *_: Any) -> None:
-        if getattr(pl_module, "translates", False) and not self.rows:
+        if pl_module.translates and not self.rows:
             self.rows = {"a": batch.a[: self.num].cpu(), "b": batch.b[: self.num].cpu()}
 
     def applies(self, pl_module: Any) -> bool:

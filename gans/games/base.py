@@ -124,6 +124,8 @@ class Game(L.LightningModule):
     num_classes: int = 0
     #: True when ``sample(n, inputs=x)`` maps real samples x to their reconstructions/outputs
     reconstructs: bool = False
+    #: True for image-to-image translation (``sample(n, inputs=a)`` translates images a)
+    translates: bool = False
 
     def __init__(
         self,
