@@ -33,6 +33,7 @@ from gans.callbacks.progress import RunLogLines
 from gans.checkpoint_io import AtomicCheckpointIO, remove_stale_temporaries
 from gans.cli import command, reports_config_errors
 from gans.configs import CONF_DIR, data_named_by
+from gans.data.memory import InMemoryDataModule
 from gans.errors import ConfigError, Interrupted, TrainingDiverged
 from gans.games.abilities import NeedsPerceptual
 from gans.loggers import choose_wandb_mode, declare_metrics, describe
@@ -223,7 +224,7 @@ def assemble(cfg: DictConfig, resumed: dict[str, Any], extra: list[L.Callback]) 
         datamodule = restore.datamodule(cfg)
         check_data(cfg, datamodule)
         model = build_model(cfg)
-        if model.captured is not None and hasattr(datamodule, "on_device"):
+        if model.captured is not None and isinstance(datamodule, InMemoryDataModule):
             datamodule.on_device = True  # a captured iteration's batch: one gather on the GPU
         if resumed:  # a checkpoint that does not fit is refused before its settings are listed
             resume.check_fits(model, resumed, cfg)
