@@ -23,8 +23,6 @@ class Regularizer(Term):
 
     name = "regularizer"
     player = "discriminator"
-    #: True for terms that need both players' gradients (see :class:`Consensus`).
-    joint = False
     #: whether :meth:`penalty` reads D's outputs (``real_out``, ``fake_out``) and the generated
     #: batch: a separate lazy phase computes only what its terms read
     uses_outputs = True
@@ -44,6 +42,11 @@ class Regularizer(Term):
     def perturb(self, x: Tensor) -> Tensor:
         """What D sees instead of ``x`` (real or generated); identity unless overridden."""
         return x
+
+    @property
+    def joint(self) -> bool:
+        """Whether the term needs both players' gradients (see :class:`Consensus`)."""
+        return self.kind == "joint_penalty"
 
 
 def input_gradient_norms(discriminator: nn.Module, x: Tensor, y: Tensor | None) -> Tensor:
@@ -110,6 +113,7 @@ class WeightClip(Regularizer):
     critic step; c = 0.01 in the paper."""
 
     name = "weight_clip"
+    kind = "after_step"
 
     def __init__(self, clip: float = 0.01) -> None:
         super().__init__()
@@ -142,6 +146,7 @@ class InstanceNoise(Regularizer):
     ``perturb`` is its hook and it adds no loss term."""
 
     name = "instance_noise"
+    kind = "perturb"
 
     def __init__(self, std: float = 0.7) -> None:
         super().__init__()
@@ -160,7 +165,7 @@ class Consensus(Regularizer):
     :meth:`joint_penalty` in each player's step."""
 
     name = "consensus"
-    joint = True
+    kind = "joint_penalty"
     double_backward = True
 
     def __init__(self, gamma: float = 1.0, every: int = 1) -> None:
@@ -203,6 +208,7 @@ class Orthogonal(Regularizer):
     gradient at the same beta."""
 
     name = "orthogonal"
+    kind = "generator_penalty"
     player = "generator"
 
     def __init__(self, beta: float = 1e-4) -> None:
@@ -235,6 +241,7 @@ class PathLength(Regularizer):
 
     name = "path_length"
     player = "generator"
+    kind = "path_penalty"
     double_backward = True
 
     def __init__(

@@ -28,11 +28,17 @@ class Term(nn.Module):
         every: apply on every ``every``-th step of the player, with gain ``every``.
         lazy: run as a separate phase with its own optimizer step (see the module doc).
         double_backward: it differentiates through a gradient (no ``torch.compile``).
+        kind: what it does, which a game asks for by name: ``penalty`` (a term of its player's
+            loss), ``perturb`` (changes what a discriminator sees), ``after_step`` (a rule on
+            the player's weights after each of its steps), ``joint_penalty`` (needs both
+            players' gradients), ``generator_penalty`` (a term of G's loss), ``path_penalty``
+            (StyleGAN2's separate G phase).
     """
 
     name = "term"
     player = "discriminator"
     double_backward = False
+    kind = "penalty"
 
     def __init__(self, weight: float = 1.0, every: int = 1, lazy: bool = False) -> None:
         super().__init__()

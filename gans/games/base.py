@@ -370,7 +370,8 @@ class Game(L.LightningModule):
         else:
             self.trainer.strategy.optimizer_step(optimizer.optimizer, _no_closure, self)
         for term in self.terms_of(player):
-            term.after_step(getattr(self, player))
+            if term.kind == "after_step":
+                term.after_step(getattr(self, player))
 
     def record(self, **values: Tensor) -> None:
         """Keep this step's values (detached) in :attr:`stats` for logging and monitors."""

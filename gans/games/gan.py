@@ -206,13 +206,11 @@ class GANGame(Game):
                     "(gans.regularizers)"
                 )
             separate_g = term.player == "generator" and term.lazy and self.lazy_generator_terms
-            if term.player == "generator" and not (
-                hasattr(term, "generator_penalty") or separate_g
-            ):
+            if term.player == "generator" and not (term.kind == "generator_penalty" or separate_g):
                 raise ConfigError(
                     f"regularizer.{term.name} is a term of a style-based generator's own phase "
                     f"(model=stylegan2); model={self.name} has none"
-                    if hasattr(term, "path_penalty")
+                    if term.kind == "path_penalty"
                     else f"regularizer.{term.name}: a generator term needs a penalty"
                 )
             if term.lazy and (term.joint or (term.player != "discriminator" and not separate_g)):
@@ -278,7 +276,8 @@ class GANGame(Game):
     def perturb(self, x: Tensor) -> Tensor:
         """What D sees of a real or generated batch (instance noise, when configured)."""
         for reg in self.terms_of("discriminator"):
-            x = reg.perturb(x)
+            if reg.kind == "perturb":
+                x = reg.perturb(x)
         if self.augment is not None and self.discriminator.training:
             x = self.augment(x)
         return x
@@ -323,7 +322,9 @@ class GANGame(Game):
         D step."""
         self.d_steps_total += 1
         for reg in self.terms_of("discriminator"):
-            if reg.lazy or not reg.due(self.d_steps_total):
+            if reg.lazy or reg.kind not in ("penalty", "joint_penalty"):
+                continue
+            if not reg.due(self.d_steps_total):
                 continue
             if reg.joint:
                 term = self._joint_penalty(reg, x, y)
@@ -368,6 +369,8 @@ class GANGame(Game):
     def add_generator_terms(self, g_loss: Tensor) -> Tensor:
         """g_loss plus G's own regularizers (BigGAN's orthogonal regularization), logged."""
         for term in self.terms_of("generator", lazy=False):
+            if term.kind != "generator_penalty":
+                continue
             value = term.generator_penalty(self.generator)
             self.stats[f"reg/{term.name}"] = value.detach()
             g_loss = g_loss + value
