@@ -64,24 +64,19 @@ def _fast_kernels(factory: Callable[..., Optimizer], capturable: bool = False) -
     foreach is bit-identical (benchmarks/README.md). ``optimizer.<player>.fused=false`` or
     ``foreach=false`` keeps torch's own choice. ``capturable`` asks for the variant a CUDA graph
     can record (its step count on the device), where the optimizer has one."""
-    keywords = getattr(factory, "keywords", None)
-    if capturable:
-        try:
-            takes = inspect.signature(factory.func).parameters  # type: ignore[attr-defined]
-        except (AttributeError, TypeError, ValueError):
-            return {}
-        chosen = any((keywords or {}).get(k) is not None for k in ("fused", "foreach"))
-        fast = {"fused": True} if "fused" in takes and not chosen else {}
-        return {**fast, "capturable": True} if "capturable" in takes else fast
-    if keywords is None or any(keywords.get(k) is not None for k in ("fused", "foreach")):
-        return {}
+    keywords = getattr(factory, "keywords", None) or {}
     try:
         takes = inspect.signature(factory.func).parameters  # type: ignore[attr-defined]
     except (AttributeError, TypeError, ValueError):
         return {}
-    if keywords.get("differentiable") or keywords.get("capturable"):
-        return {}
-    return {"fused": True} if "fused" in takes else {"foreach": True} if "foreach" in takes else {}
+    told = any(keywords.get(k) is not None for k in ("fused", "foreach", "capturable"))
+    fast: dict[str, bool] = {}
+    if not told and not keywords.get("differentiable"):
+        kernel = "fused" if "fused" in takes else "foreach" if "foreach" in takes else None
+        fast = {kernel: True} if kernel else {}
+    if capturable and "capturable" in takes:
+        fast["capturable"] = True
+    return fast
 
 
 def _terms(terms: Mapping[str, Any] | Sequence[Any] | None) -> list[Term]:
