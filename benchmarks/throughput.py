@@ -411,12 +411,13 @@ def plain_vqgan(cfg: DictConfig, dm: DigitsDataModule) -> Step:
     """taming-transformers' VQGAN iteration, after disc_start: encode, quantize (codebook +
     beta-weighted commitment), decode; an autoencoder step on L1 + perceptual + codebook terms +
     the adaptively weighted hinge G term (D frozen); a D step on the hinge loss."""
+    from gans.metrics.measurement import Measurement
     from gans.perceptual import build_perceptual
 
     parts = [instantiate(cfg.model[k]).to(DEVICE) for k in ("encoder", "quantizer", "decoder")]
     encoder, quantizer, decoder = parts
     D = instantiate(cfg.model.discriminator).to(DEVICE)
-    perceptual = build_perceptual(cfg.model.perceptual.kind, dm, cfg.metrics).to(DEVICE)
+    perceptual = build_perceptual(cfg.model.perceptual.kind, Measurement(cfg, dm)).to(DEVICE)
     opt_ae = instantiate(cfg.optimizer.autoencoder)([p for m in parts for p in m.parameters()])
     opt_d = instantiate(cfg.optimizer.discriminator)(D.parameters())
     weight, last = cfg.model.disc_weight, decoder.conv_out.weight

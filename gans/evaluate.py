@@ -17,16 +17,12 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from gans import restore, rng
-from gans.callbacks.monitors import class_aware
-from gans.callbacks.reconstructions import score_reconstructions
-from gans.callbacks.translation import held_out, raise_no_test, translator
 from gans.cli import command, reports_config_errors
 from gans.configs import CONF_DIR
 from gans.errors import ConfigError
-from gans.games.abilities import HasCodes
 from gans.metrics.disentanglement import measure
-from gans.metrics.evaluator import build_evaluator, load_or_train_classifier
-from gans.metrics.translation import build_reconstruction_evaluator, build_translation_evaluator
+from gans.metrics.held_out import held_out, raise_no_test, score_reconstructions, translator
+from gans.metrics.measurement import Measurement
 from gans.validate import check_required
 
 
@@ -40,13 +36,15 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     device = restore.device(cfg.device)
     model.to(device)
     data = restore.datamodule(run)
-    if model.translates:
-        if not run.metrics.translation.get("domain") and saved.get("translation"):
-            run.metrics.translation = saved.translation  # the run's own scoring domain
-        return evaluate_translation(cfg, run, model, data, iteration, device)
-    if run.data.get("quality") == "reconstruction":
-        return evaluate_reconstruction(cfg, run, model, data, iteration, device)
-    evaluator = build_evaluator(run, data, num_samples=int(cfg.num_samples))
+    if model.translates and not run.metrics.translation.get("domain") and saved.get("translation"):
+        run.metrics.translation = saved.translation  # the run's own scoring domain
+    measurement = Measurement(run, data, num_samples=int(cfg.num_samples))
+    kind = measurement.kind(model)
+    if kind == "translation":
+        return evaluate_translation(cfg, measurement, model, iteration, device)
+    if kind == "reconstruction":
+        return evaluate_reconstruction(cfg, measurement, model, iteration, device)
+    evaluator = measurement.images()
     use_ema = bool(cfg.ema) and model.uses_ema
     started = time.perf_counter()
     evaluator.prepare(device)
@@ -63,15 +61,15 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "seconds": {"reference": prepared - started, "generate_and_score": done - prepared},
         "device": str(device),
     }
-    aware = class_aware(run, data, evaluator)
-    if aware is not None and getattr(model, "conditional", False):
+    aware = measurement.class_aware(evaluator)
+    if aware is not None:
         with rng.preserved():
             scores = aware.evaluate(partial(model.sample, ema=use_ema), device)
         stamps = aware.protocols(use_ema)
         record["class_aware"] = {stamps[k].key(k): v for k, v in scores.items()}
         record["scores"].update(scores)
-    if isinstance(model, HasCodes) and int(getattr(data, "num_classes", 0) or 0) >= 2:
-        classifier, _, _ = load_or_train_classifier(data, run.metrics)
+    classifier = measurement.codes(model)
+    if classifier is not None:
         with rng.preserved():
             record["disentanglement"] = measure(
                 model, classifier, int(cfg.num_samples), int(run.metrics.get("batch_size", 500))
@@ -92,15 +90,14 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
 
 def evaluate_translation(
-    cfg: DictConfig, run: DictConfig, model: Any, data: Any, iteration: int, device: Any
+    cfg: DictConfig, measurement: Measurement, model: Any, iteration: int, device: Any
 ) -> dict[str, Any]:
     """A translation model's scores on its data's held-out split
     (:mod:`gans.metrics.translation`), keyed by protocol stamp."""
-    size = int(run.data.image_size)
-    evaluator = build_translation_evaluator(run, size)
-    held = held_out(data)
+    evaluator = measurement.translation()
+    held = held_out(measurement.data)
     if not held:
-        raise_no_test(data)
+        raise_no_test(measurement.data)
     use_ema = bool(cfg.ema) and model.uses_ema
     translate = translator(model, use_ema)
     started = time.perf_counter()
@@ -113,11 +110,12 @@ def evaluate_translation(
 
 
 def evaluate_reconstruction(
-    cfg: DictConfig, run: DictConfig, model: Any, data: Any, iteration: int, device: Any
+    cfg: DictConfig, measurement: Measurement, model: Any, iteration: int, device: Any
 ) -> dict[str, Any]:
     """An autoencoder's scores on its data's held-out images (``data.holdout``): L1, PSNR,
     SSIM, rFID, rKID and, with a codebook, its usage and perplexity."""
-    evaluator = build_reconstruction_evaluator(run, data)
+    evaluator = measurement.reconstruction()
+    data = measurement.data
     held = data.held_out() if hasattr(data, "held_out") else None
     if held is None:
         raise ConfigError(

@@ -13,13 +13,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import copy
 
-from omegaconf import DictConfig
 from torch import Tensor, nn
 
 from gans.errors import ConfigError
 from gans.metrics.features import hub_checkpoints
+from gans.metrics.measurement import Measurement
 
 KINDS = ("classifier", "lpips", "none")
 #: torchvision's VGG-16 weights, which ``lpips.LPIPS(net="vgg")`` loads from the hub cache
@@ -91,21 +91,20 @@ class LPIPSPerceptual(nn.Module):
         return self.net(x, y).flatten()
 
 
-def build_perceptual(kind: str, datamodule: Any, metrics: DictConfig) -> nn.Module | None:
+def build_perceptual(kind: str, measurement: Measurement) -> nn.Module | None:
     """The perceptual network ``model.perceptual.kind`` names (None for ``none``); the
-    classifier's is the domain classifier of ``datamodule`` (shipped, cached or trained now)."""
+    classifier's is a copy of the run's domain classifier (``measurement.classifier()``:
+    shipped, cached or trained now), so the game's network is its own."""
     if kind not in KINDS:
         raise ConfigError(f"model.perceptual.kind={kind} is unknown; allowed: {', '.join(KINDS)}")
     if kind == "none":
         return None
     if kind == "lpips":
         return LPIPSPerceptual()
-    from gans.metrics.evaluator import load_or_train_classifier
-
-    if int(getattr(datamodule, "num_classes", 0) or 0) < 2:
+    if int(getattr(measurement.data, "num_classes", 0) or 0) < 2:
         raise ConfigError(
             "model.perceptual.kind=classifier needs labelled data (class folders) to train its "
             "classifier: use model.perceptual.kind=lpips or none"
         )
-    model, _, digest = load_or_train_classifier(datamodule, metrics)
-    return ClassifierPerceptual(model, digest[:8])
+    model, _, digest = measurement.classifier()
+    return ClassifierPerceptual(copy.deepcopy(model), digest[:8])

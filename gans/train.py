@@ -37,6 +37,7 @@ from gans.data.memory import InMemoryDataModule
 from gans.errors import ConfigError, Interrupted, TrainingDiverged
 from gans.games.abilities import NeedsPerceptual
 from gans.loggers import choose_wandb_mode, declare_metrics, describe
+from gans.metrics.measurement import Measurement
 from gans.outputs import check_writable, discard_unused_output_dir
 from gans.perceptual import build_perceptual
 from gans.runlog import RUN_LOG, close_run_log, open_run_log
@@ -235,10 +236,11 @@ def assemble(cfg: DictConfig, resumed: dict[str, Any], extra: list[L.Callback]) 
         if not cfg.trainer.get("enable_progress_bar", True):
             callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
         with rng.preserved():  # e.g. training the metrics' classifier: not from the run's stream
-            evaluation = monitors.evaluation(cfg, datamodule)
+            measurement = Measurement(cfg, datamodule)
+            evaluation = monitors.evaluation(measurement, model)
             if isinstance(model, NeedsPerceptual):
                 kind = model.perceptual_kind
-                model.attach_perceptual(build_perceptual(kind, datamodule, cfg.metrics))
+                model.attach_perceptual(build_perceptual(kind, measurement))
         health = monitors.health(cfg, evaluation)
         interrupt = GracefulInterrupt()
         callbacks += [*evaluation, *health, interrupt, RunLogLines(), *extra]

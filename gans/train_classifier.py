@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from gans import restore
 from gans.cli import command, reports_config_errors
 from gans.configs import CONF_DIR
-from gans.metrics.evaluator import load_or_train_classifier
+from gans.metrics.measurement import Measurement
 
 
 def train_classifier(cfg: DictConfig) -> dict[str, object]:
@@ -25,7 +25,7 @@ def train_classifier(cfg: DictConfig) -> dict[str, object]:
     datamodule = restore.datamodule(cfg)
     started = time.perf_counter()
     retrain = bool(cfg.get("retrain", False))
-    _, accuracy, digest = load_or_train_classifier(datamodule, cfg.metrics, retrain=retrain)
+    _, accuracy, digest = Measurement(cfg, datamodule).classifier(retrain=retrain)
     return {
         "data": cfg.data.name,
         "accuracy": accuracy,

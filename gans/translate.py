@@ -20,13 +20,13 @@ from omegaconf import DictConfig
 from torchvision.utils import save_image
 
 from gans import restore
-from gans.callbacks.translation import translator
 from gans.cli import command, reports_config_errors
 from gans.configs import CONF_DIR
 from gans.data.folder import is_image
 from gans.data.pairs import center_crop
 from gans.data.transforms import Preprocess, open_image, to_signed_unit
 from gans.errors import ConfigError
+from gans.metrics.held_out import translator
 from gans.validate import check_required
 
 

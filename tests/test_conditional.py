@@ -10,11 +10,10 @@ import torch.nn.functional as F
 
 from gans import restore
 from gans.auxiliary import HEADS, KINDS, d_class_loss, g_class_loss
-from gans.callbacks.monitors import class_aware
 from gans.ema import NetworkEMA
 from gans.errors import ConfigError
 from gans.losses import mode_seeking_loss
-from gans.metrics.evaluator import build_evaluator
+from gans.metrics.measurement import Measurement
 from gans.nets.attention import SelfAttention
 from gans.nets.cbn import ConditionalBatchNorm2d
 from gans.prior import LatentPrior
@@ -181,8 +180,8 @@ def mnist_scores():
         ["data=mnist", "data.root=builtin", "model=cdcgan", "metrics.per_class=200"]
     )
     dm = restore.datamodule(cfg)
-    evaluator = build_evaluator(cfg, dm)
-    aware = class_aware(cfg, dm, evaluator)
+    measurement = Measurement(cfg, dm)
+    aware = measurement.class_aware(measurement.images())
     images, labels = dm.dataset.images, dm.dataset.labels
     by_class = [images[labels == c] for c in range(10)]
     pick = torch.Generator().manual_seed(1)

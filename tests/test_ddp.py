@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from gans import restore
-from gans.metrics.evaluator import build_evaluator
+from gans.metrics.measurement import Measurement
 from tests import layouts
 from tests.conftest import TINY
 
@@ -70,7 +70,7 @@ def test_two_rank_run_has_identical_ranks_and_the_all_rank_metric(tmp_path, mode
 
     # recompute in one process: rank 0's share and rank 1's share of the same fixed noise
     cfg, gan, _ = restore.restore(run / "checkpoints" / "last.ckpt")
-    evaluator = build_evaluator(cfg, restore.datamodule(cfg))
+    evaluator = Measurement(cfg, restore.datamodule(cfg)).images()
     evaluator.prepare("cpu")
     evaluator.suite.reset()
     for rank in (0, 1):

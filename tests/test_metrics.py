@@ -21,8 +21,8 @@ from gans.evaluate import evaluate
 from gans.metrics import classifier as clf
 from gans.metrics import reference
 from gans.metrics.classifier import train_classifier
-from gans.metrics.evaluator import load_or_train_classifier
 from gans.metrics.features import ClassifierFeatures, inception_weights
+from gans.metrics.measurement import Measurement
 from gans.metrics.protocol import Protocol
 from gans.metrics.suite import MetricSuite, precision_recall_density_coverage
 from gans.sample import interpolate, nearest, sample
@@ -125,7 +125,7 @@ def test_data_mnist_uses_the_shipped_classifier_wherever_gans_and_the_cache_live
         raise AssertionError("trained a classifier although one ships for the built-in digits")
 
     monkeypatch.setattr(clf, "timed_train", no_training)
-    model, accuracy, digest = load_or_train_classifier(dm, cfg.metrics)
+    model, accuracy, digest = Measurement(cfg, dm).classifier()
     assert accuracy > 0.95 and not list(tmp_path.glob("classifier-*"))
     images, labels = dm.dataset.images[:2000], dm.dataset.labels[:2000]
     assert clf.accuracy(model, images, labels) > 0.95  # the weights, not just the stored figure
@@ -138,7 +138,7 @@ def test_data_mnist_uses_the_shipped_classifier_wherever_gans_and_the_cache_live
         ]
     )
     with pytest.raises(AssertionError, match="trained a classifier"):  # other settings: no match
-        load_or_train_classifier(restore.datamodule(other), other.metrics)
+        Measurement(other, restore.datamodule(other)).classifier()
 
 
 def test_reference_features_are_cached_and_invalidated_by_the_protocol(tmp_path):
@@ -336,3 +336,50 @@ def test_metrics_under_two_process_ddp_sync_and_do_not_hang(tmp_path):
         name.startswith("fid/") for name in metrics_csv.read_text().splitlines()[0].split(",")
     )
     assert (run / "checkpoints" / "best-fid.ckpt").is_file()
+
+
+@pytest.mark.parametrize(
+    ("model", "callbacks"),
+    [
+        ("cdcgan", ["Evaluation", "IterationCheckpoint"]),
+        ("infogan", ["Evaluation", "Disentanglement", "IterationCheckpoint"]),
+    ],
+)
+def test_one_measurement_builds_a_runs_scorers_and_loads_the_classifier_once(
+    tmp_path, monkeypatch, model, callbacks
+):
+    from gans.build import build_model
+    from gans.callbacks import monitors
+    from gans.metrics import measurement
+
+    cfg = compose_config(
+        [
+            f"model={model}",
+            "data=mnist",
+            "data.root=builtin",
+            "metrics.every=1",
+            "metrics.per_class=20",
+            f"paths.run_dir={tmp_path}",
+        ]
+    )
+    loads = []
+    real_load = measurement.load_or_train_classifier
+    monkeypatch.setattr(
+        measurement,
+        "load_or_train_classifier",
+        lambda *a, **k: loads.append(1) or real_load(*a, **k),
+    )
+    dm = restore.datamodule(cfg)
+    measured = Measurement(cfg, dm)
+    game = build_model(cfg)
+    built = monitors.evaluation(measured, game)
+    assert [type(c).__name__ for c in built] == callbacks
+    assert measured.kind(game) == "images"
+    evaluation = built[0]
+    aware = evaluation.class_aware
+    assert (aware is not None) == (model == "cdcgan")
+    if aware is not None:  # the FID's features are the classifier the labels are read with
+        assert aware.classifier is evaluation.evaluator.features
+    if model == "infogan":  # codes are read by the same classifier the FID uses
+        assert built[1].classifier is evaluation.evaluator.features.classifier
+    assert len(loads) == 1

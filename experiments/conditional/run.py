@@ -227,8 +227,7 @@ def intra_floor(cache: Path) -> dict:
     from hydra import compose, initialize_config_dir
 
     from gans import restore
-    from gans.callbacks.monitors import class_aware
-    from gans.metrics.evaluator import build_evaluator
+    from gans.metrics.measurement import Measurement
     from gans.metrics.reference import real_images
     from gans.train import CONF_DIR
 
@@ -240,7 +239,8 @@ def intra_floor(cache: Path) -> dict:
     images, labels = (torch.cat(t) for t in zip(*real_images(dm, 10_000), strict=True))
     pools = [images[5000:][labels[5000:] == c] for c in range(10)]
     cfg.metrics.per_class = min(len(p) for p in pools)
-    aware = class_aware(cfg, dm, build_evaluator(cfg, dm))
+    measurement = Measurement(cfg, dm)
+    aware = measurement.class_aware(measurement.images())
     taken = [0] * 10
 
     def held_out(n: int, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

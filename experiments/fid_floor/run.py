@@ -23,7 +23,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from gans.metrics.evaluator import build_evaluator
+from gans.metrics.measurement import Measurement
 from gans.metrics.reference import extract, real_images
 from gans.metrics.suite import MetricSuite
 from gans.train import CONF_DIR
@@ -37,7 +37,7 @@ def main(overrides: list[str], out: Path | None = None) -> dict:
     datamodule.prepare_data()
     datamodule.setup("fit")
     started = time.perf_counter()
-    evaluator = build_evaluator(cfg, datamodule)
+    evaluator = Measurement(cfg, datamodule).images()
     # the same fixed order as the reference statistics: the first half IS the reference that
     # `gans.evaluate metrics.num_reference=<half> num_samples=<half>` compares a generator with
     features, logits = extract(evaluator.features, real_images(datamodule, 10**9), "cpu")

@@ -82,8 +82,8 @@ def copy_baseline(task: str) -> dict:
     from hydra import compose, initialize_config_dir
 
     from gans import restore
-    from gans.callbacks.translation import held_out
-    from gans.metrics.translation import build_translation_evaluator
+    from gans.metrics.held_out import held_out
+    from gans.metrics.measurement import Measurement
     from gans.train import CONF_DIR
 
     overrides = PIX2PIX if task == "paired" else CYCLEGAN
@@ -91,7 +91,7 @@ def copy_baseline(task: str) -> dict:
         cfg = compose(config_name="train", overrides=[*overrides, *COMMON, *SCORE,
                       "paths.run_dir=/tmp/image-to-image-baseline"])  # fmt: skip
     data = restore.datamodule(cfg)
-    evaluator = build_translation_evaluator(cfg, 32)
+    evaluator = Measurement(cfg, data).translation()
     held = held_out(data)
 
     def same(x, direction="AtoB"):  # noqa: ANN001, ANN202

@@ -27,7 +27,7 @@ from hydra import compose, initialize_config_dir
 
 from gans.data.stacked_mnist import StackedMNISTDataModule
 from gans.data.transforms import to_signed_unit
-from gans.metrics.evaluator import load_or_train_classifier
+from gans.metrics.measurement import Measurement
 from gans.metrics.stacked import digit_readings, mode_count, stacked_scores
 from gans.train import CONF_DIR
 
@@ -72,7 +72,7 @@ def real_count(root: Path, cache: Path) -> dict[str, float]:
     dm.setup("fit")
     digits = dm.digits()
     digits.prepare_data()
-    classifier, accuracy, _ = load_or_train_classifier(digits, cfg.metrics)
+    classifier, accuracy, _ = Measurement(cfg, dm).classifier(digits)
     images = to_signed_unit(torch.as_tensor(dm.dataset.images))
     readings = [digit_readings(chunk, classifier.eval()) for chunk in images.split(1000)]
     codes, confidence = (torch.cat(parts) for parts in zip(*readings, strict=True))

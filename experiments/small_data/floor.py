@@ -16,7 +16,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from gans.metrics.evaluator import build_evaluator
+from gans.metrics.measurement import Measurement
 from gans.metrics.reference import extract, real_images
 from gans.metrics.suite import MetricSuite
 from gans.train import CONF_DIR
@@ -39,7 +39,7 @@ def datamodule(root: str, cache: str):
 
 def main(subset: str, full: str, cache: str, n: int) -> float:
     cfg, full_dm = datamodule(full, f"{cache}/n10000")
-    evaluator = build_evaluator(cfg, full_dm)
+    evaluator = Measurement(cfg, full_dm).images()
     reference, _ = extract(evaluator.features, real_images(full_dm, n), "cpu")
     _, subset_dm = datamodule(subset, f"{cache}/floor-{abs(hash(subset))}")
     features, logits = extract(evaluator.features, real_images(subset_dm, 10**9), "cpu")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import lightning as L
 from omegaconf import DictConfig
 
@@ -14,12 +16,7 @@ from gans.callbacks.reconstructions import ReconstructionEvaluation
 from gans.callbacks.stacked import StackedModes
 from gans.callbacks.translation import TranslationEvaluation
 from gans.errors import ConfigError
-from gans.metrics.conditional import ClassAwareEvaluator
-from gans.metrics.evaluator import Evaluator, build_evaluator, load_or_train_classifier
-from gans.metrics.features import ClassifierFeatures
-from gans.metrics.translation import build_reconstruction_evaluator, build_translation_evaluator
-
-QUALITIES = ("images", "reconstruction", "translation", "coverage", "stacked", "none")
+from gans.metrics.measurement import Measurement
 
 
 def health(cfg: DictConfig, evaluation: list[L.Callback] | None = None) -> list[TrainingHealth]:
@@ -34,68 +31,18 @@ def health(cfg: DictConfig, evaluation: list[L.Callback] | None = None) -> list[
     return [TrainingHealth(**settings, evaluation=scorer)]
 
 
-def disentanglement(
-    cfg: DictConfig, datamodule: L.LightningDataModule, every: int
-) -> list[Disentanglement]:
-    """For a latent with categorical codes on labelled data: their disentanglement, scored with
-    the domain classifier (the one the classifier features use)."""
-    latent = cfg.model.get("latent") or {}
-    if not latent.get("categorical") or int(getattr(datamodule, "num_classes", 0) or 0) < 2:
-        return []
-    metrics = cfg.get("metrics") or {}
-    classifier, _, _ = load_or_train_classifier(datamodule, metrics)
-    settings = metrics.get("disentanglement") or {}
-    return [
-        Disentanglement(
-            classifier,
-            every,
-            num_samples=int(settings.get("num_samples", 5000)),
-            batch_size=int(metrics.get("batch_size", 500)),
-        )
-    ]
-
-
-def class_aware(
-    cfg: DictConfig, datamodule: L.LightningDataModule, evaluator: Evaluator
-) -> ClassAwareEvaluator | None:
-    """Conditional accuracy and intra-class FID for a class-conditional game on labelled data
-    (``metrics.per_class`` samples per class; 0 turns them off)."""
-    metrics = cfg.get("metrics") or {}
-    classes = int(cfg.model.get("num_classes", 0) or 0)
-    per_class = int(metrics.get("per_class", 0) or 0)
-    if classes < 2 or per_class < 1:
-        return None
-    features = evaluator.features
-    if not isinstance(features, ClassifierFeatures):
-        model, _, digest = load_or_train_classifier(datamodule, metrics)
-        classifier = ClassifierFeatures(model, digest, int(list(datamodule.sample_shape)[-1]))
-    else:
-        classifier = features
-    return ClassAwareEvaluator(
-        features,
-        classifier,
-        datamodule,
-        classes,
-        per_class,
-        evaluator.num_reference,
-        evaluator.split,
-        batch_size=int(metrics.get("batch_size", 500)),
-    )
-
-
-def evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Callback]:
-    """The metrics callback (and best-FID checkpoint) ``cfg.metrics`` asks for, by what the data
-    says it is measured with (``data.quality``: images, reconstruction, translation, coverage,
-    stacked, none);
-    builds the feature network now, so a missing one fails before training."""
-    metrics = cfg.get("metrics") or {}
+def evaluation(measurement: Measurement, game: Any) -> list[L.Callback]:
+    """The metrics callbacks (and best-FID checkpoint) the run's ``metrics`` ask for, by what
+    ``measurement`` says ``game``'s outputs are scored as (images, reconstruction, translation,
+    coverage, stacked, none); builds the feature network now, so a missing one fails before
+    training."""
+    cfg, datamodule = measurement.cfg, measurement.data
+    metrics = measurement.metrics
     every = int(metrics.get("every", 0) or 0)
-    quality = cfg.data.get("quality", "images")
-    if quality not in QUALITIES:
-        raise ConfigError(f"data.quality={quality} is unknown; allowed: {', '.join(QUALITIES)}")
-    if every < 1 or quality == "none":
+    kind = measurement.kind(game)
+    if every < 1 or kind == "none":
         return []
-    if quality == "coverage":
+    if kind == "coverage":
         coverage = metrics.get("coverage") or {}
         return [
             MixtureCoverage(
@@ -107,22 +54,18 @@ def evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Cal
                 within=float(coverage.get("within", 3.0)),
             )
         ]
-    if quality == "translation":
-        size = int(list(datamodule.sample_shape)[-1])
-        return [TranslationEvaluation(build_translation_evaluator(cfg, size), every)]
-    if quality == "reconstruction":
-        return [ReconstructionEvaluation(build_reconstruction_evaluator(cfg, datamodule), every)]
-    if quality == "stacked":
-        digits = datamodule.digits()
-        digits.prepare_data()
-        classifier, _, _ = load_or_train_classifier(digits, metrics)
+    if kind == "translation":
+        return [TranslationEvaluation(measurement.translation(), every)]
+    if kind == "reconstruction":
+        return [ReconstructionEvaluation(measurement.reconstruction(), every)]
+    if kind == "stacked":
         stacked = metrics.get("stacked") or {}
         return [
             StackedModes(
-                classifier,
+                measurement.stacked(),
                 every,
                 num_samples=int(stacked.get("num_samples", 26_000)),
-                batch_size=int(metrics.get("batch_size", 500)),
+                batch_size=measurement.batch_size,
             )
         ]
     if len(datamodule.sample_shape) != 3:
@@ -130,9 +73,16 @@ def evaluation(cfg: DictConfig, datamodule: L.LightningDataModule) -> list[L.Cal
             f"data.quality=images but data={cfg.data.get('name')} gives samples of shape "
             f"{tuple(datamodule.sample_shape)}; use metrics=none"
         )
-    evaluator = build_evaluator(cfg, datamodule)
-    evaluation = Evaluation(evaluator, every, class_aware(cfg, datamodule, evaluator))
-    callbacks: list[L.Callback] = [evaluation, *disentanglement(cfg, datamodule, every)]
+    evaluator = measurement.images()
+    evaluation = Evaluation(evaluator, every, measurement.class_aware(evaluator))
+    callbacks: list[L.Callback] = [evaluation]
+    classifier = measurement.codes(game)
+    if classifier is not None:
+        settings = metrics.get("disentanglement") or {}
+        num_samples = int(settings.get("num_samples", 5000))
+        callbacks.append(
+            Disentanglement(classifier, every, num_samples, batch_size=measurement.batch_size)
+        )
     if metrics.get("best_checkpoint", True) and "fid" in metrics.get("compute", []):
         key = evaluation.evaluator.protocol(cfg.ema.enabled).key("fid")
         callbacks.append(

@@ -12,8 +12,7 @@ from torchvision.utils import make_grid
 from gans.callbacks.periodic import EveryIterations
 from gans.callbacks.samples import PeriodicImage
 from gans.errors import ConfigError
-from gans.games.abilities import Quantizes
-from gans.nets.quantizer import code_statistics
+from gans.metrics.held_out import score_reconstructions
 
 
 class Reconstructions(PeriodicImage):
@@ -80,28 +79,3 @@ class ReconstructionEvaluation(EveryIterations):
             for logger in trainer.loggers:
                 logger.log_metrics(scores, step=trainer.global_step)
         return {key.split("/")[0]: value for key, value in scores.items()}
-
-
-#: the evaluator's names -> the logged names (the FID of reconstructions is rFID)
-RENAMED = {"fid": "rfid", "kid": "rkid", "kid_std": "rkid_std"}
-
-
-@torch.no_grad()
-def score_reconstructions(evaluator: Any, game: Any, images: Tensor, ema: bool) -> dict[str, float]:
-    """L1, PSNR, SSIM, rFID and rKID of ``game``'s reconstructions of ``images`` (eval mode)
-    and, for a game with a codebook, its usage and perplexity over their codes, keyed
-    ``<name>/<protocol tag>``."""
-    device = game.device
-    scores = evaluator.paired(
-        lambda x: game.sample(x.shape[0], inputs=x, ema=ema), images, images, device, ema
-    )
-    scores = {
-        f"{RENAMED.get(k.split('/')[0], k.split('/')[0])}/{k.split('/', 1)[1]}": v
-        for k, v in scores.items()
-    }
-    if isinstance(game, Quantizes):
-        stamp = evaluator.protocol(images.shape[0], images.shape[0], ema, evaluator.split)
-        codes = game.code_indices(images, evaluator.batch_size, device)
-        stats = code_statistics(codes, game.num_codes)
-        scores.update((stamp.key(f"codebook_{k}"), float(v)) for k, v in stats.items())
-    return scores

@@ -11,32 +11,8 @@ from torchvision.utils import make_grid
 
 from gans.callbacks.periodic import EveryIterations
 from gans.callbacks.samples import PeriodicImage
-from gans.data.paired import PairedFolderDataModule
-from gans.errors import ConfigError
+from gans.metrics.held_out import held_out, raise_no_test, translator
 from gans.metrics.translation import TranslationEvaluator
-from gans.nets.modes import evaluating
-
-
-def translator(pl_module: Any, ema: bool = True) -> Any:
-    """``translate(x, direction="AtoB")`` in eval mode and without gradients."""
-
-    @torch.no_grad()
-    def run(x: Tensor, direction: str = "AtoB") -> Tensor:
-        networks = [pl_module.network(name, ema) for name in pl_module.sampled]
-        with evaluating(*networks):
-            return pl_module.translate(x, ema=ema, direction=direction)
-
-    return run
-
-
-def held_out(datamodule: Any) -> dict[str, Any]:
-    """The datamodule's held-out images: ``{"paired": (a, b)}`` or ``{"A": .., "B": ..}``;
-    the training batch stands in when there is no test split (empty dict)."""
-    if isinstance(datamodule, PairedFolderDataModule):
-        pairs = datamodule.held_out()
-        return {} if pairs is None else {"paired": (pairs.a, pairs.b)}
-    found = {letter: datamodule.held_out(letter) for letter in ("A", "B")}
-    return found if any(v is not None for v in found.values()) else {}
 
 
 class TranslationEvaluation(EveryIterations):
@@ -66,14 +42,6 @@ class TranslationEvaluation(EveryIterations):
             for logger in trainer.loggers:
                 logger.log_metrics(scores, step=trainer.global_step)
         return {key.split("/")[0]: value for key, value in scores.items()}
-
-
-def raise_no_test(datamodule: Any) -> None:
-    raise ConfigError(
-        f"metrics for data={datamodule.name} are measured on its held-out split, which "
-        f"{datamodule.root} does not have (data.test_split={datamodule.test_split}): add it, "
-        "or use metrics=none"
-    )
 
 
 class TranslationGrid(PeriodicImage):

@@ -18,18 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from omegaconf import DictConfig
 from torch import Tensor, nn
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
-from gans.errors import ConfigError
-from gans.metrics.evaluator import feature_kind, feature_network, load_or_train_classifier
-from gans.metrics.features import ClassifierFeatures, InceptionFeatures, inception_weights
 from gans.metrics.protocol import Protocol
 from gans.metrics.suite import MetricSuite
 
-#: the labelled datasets whose domain classifier can score a translation's target domain
-DOMAINS = ("mnist",)
 #: source images -> translated images, both in [-1, 1]
 Translate = Callable[[Tensor], Tensor]
 
@@ -37,22 +31,6 @@ Translate = Callable[[Tensor], Tensor]
 def to_unit(images: Tensor) -> Tensor:
     """[-1, 1] -> [0, 1]."""
     return ((images.float() + 1) / 2).clamp(0, 1)
-
-
-def domain_classifier(metrics: DictConfig, image_size: int) -> tuple[Any, float, str]:
-    """The project's classifier for ``metrics.translation.domain`` (``mnist``: the digits
-    classifier shipped with gans, or trained once for another image size)."""
-    from gans.data.mnist import MNISTDataModule
-
-    domain = (metrics.get("translation") or {}).get("domain")
-    if domain not in DOMAINS:
-        raise ConfigError(
-            f"metrics.translation.domain={domain}: translation metrics on the classifier's "
-            f"features need a labelled domain ({', '.join(DOMAINS)}); for other images use "
-            "metrics.features=inception or metrics=none"
-        )
-    data = MNISTDataModule("builtin", image_size=image_size, channels=1, batch_size=64)
-    return load_or_train_classifier(data, metrics)
 
 
 class TranslationEvaluator:
@@ -167,52 +145,3 @@ class TranslationEvaluator:
             stamp = self.protocol(made.shape[0], y.shape[0], ema, f"{self.split}{source}")
             logged.update((stamp.key(f"{name}_{direction}"), v) for name, v in scores.items())
         return logged
-
-
-def build_translation_evaluator(cfg: DictConfig, image_size: int) -> TranslationEvaluator:
-    """The evaluator ``cfg.metrics`` describes for a translation run; fails at start-up when
-    its feature network cannot be had."""
-    metrics = cfg.metrics
-    channels = int(cfg.data.get("channels", 3))
-    kind = feature_kind(metrics, channels)
-    extra: dict[str, Any] = {}
-    classifier = None
-    if kind == "inception":
-        features: nn.Module = InceptionFeatures(
-            inception_weights(metrics.get("inception_weights"), bool(metrics.get("download", True)))
-        )
-    if kind == "classifier" or (metrics.get("translation") or {}).get("domain"):
-        model, accuracy, digest = domain_classifier(metrics, image_size)
-        classifier = model.eval().requires_grad_(False)
-        extra["classifier_accuracy"] = accuracy
-        if kind == "classifier":
-            features = ClassifierFeatures(model, digest, image_size)
-    translation = metrics.get("translation") or {}
-    return TranslationEvaluator(
-        features,
-        classifier,
-        data_name=str(cfg.data.name),
-        split=str(cfg.data.get("test_split") or "test"),
-        batch_size=int(metrics.get("batch_size", 500)),
-        max_images=int(translation.get("max_images", 10_000)),
-        kid_subset_size=int(metrics.get("kid_subset_size", 1000)),
-        extra=extra,
-    )
-
-
-def build_reconstruction_evaluator(cfg: DictConfig, datamodule: Any) -> TranslationEvaluator:
-    """For autoencoders (``data.quality=reconstruction``): the same scores with x as both the
-    source and the target (L1, PSNR, SSIM, and FID/KID of the reconstructions against the
-    held-out images: rFID), on the features the image metrics use for this data."""
-    metrics = cfg.metrics
-    features, extra = feature_network(cfg, datamodule)
-    return TranslationEvaluator(
-        features,
-        None,
-        data_name=str(cfg.data.name),
-        split=f"holdout{int(cfg.data.get('holdout', 0) or 0)}",
-        batch_size=int(metrics.get("batch_size", 500)),
-        max_images=int((metrics.get("translation") or {}).get("max_images", 10_000)),
-        kid_subset_size=int(metrics.get("kid_subset_size", 1000)),
-        extra=extra,
-    )
