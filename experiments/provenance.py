@@ -69,6 +69,8 @@ INTRODUCED: dict[str, object] = {
     "model.mode_seeking": 0.0,  # MSGAN's term: off
     "model.q.negative_slope": 0.1,  # InfoGAN's Q head: the class default before it was named
     "model.discriminator.pack": 1,
+    "model.generator.batch_norm": False,  # the cGAN's G: the paper's, no BatchNorm
+    "model.generator.init": "default",  # PyTorch's initialisation, where no init was named
 }
 #: a class path a config names where a registry chose the same class by name before (issue 15's
 #: move to Hydra ``_target_``): absent before, it is no change

@@ -421,3 +421,21 @@ def test_mode_seeking_is_refused_by_a_game_with_its_own_generator_step(tmp_path,
     )
     with pytest.raises(ConfigError, match="model.mode_seeking: model=.* own generator step"):
         build_model(cfg)
+
+
+def test_cgan_generator_keeps_the_papers_layers_unless_batch_norm_or_an_init_is_asked_for():
+    from torch import nn
+
+    from gans.nets.cgan import Generator
+
+    torch.manual_seed(0)
+    paper = Generator(100, (1, 8, 8), 10)
+    weights = sorted(k for k in paper.state_dict() if k.endswith("weight"))
+    assert weights == ["joint.1.weight", "joint.4.weight", "y_path.0.weight", "z_path.0.weight"]
+    normed = Generator(100, (1, 8, 8), 10, batch_norm=True)
+    widths = [m.num_features for m in normed.modules() if isinstance(m, nn.BatchNorm1d)]
+    assert widths == [200, 1000, 1200]  # before each hidden ReLU: z, y and the joint layer
+    ortho = Generator(100, (1, 8, 8), 10, init="ortho")
+    w = ortho.joint[1].weight
+    assert torch.allclose(w @ w.T, torch.eye(w.shape[0]), atol=1e-4)
+    assert all(float(m.bias.abs().max()) == 0 for m in ortho.modules() if isinstance(m, nn.Linear))

@@ -72,6 +72,22 @@ MODELS: dict[str, tuple[list[str], str]] = {
                 ["model.matching_aware=true", "model.mode_seeking=0.5"],
                 "matching-aware D + MSGAN's mode seeking (lambda 0.5)",
             ),
+            ("gbn", ["model.generator.batch_norm=true"], "BatchNorm in G"),
+            (
+                "cls_gbn",
+                ["model.matching_aware=true", "model.generator.batch_norm=true"],
+                "matching-aware D + BatchNorm in G",
+            ),
+            (
+                "cls_ortho",
+                ["model.matching_aware=true", "model.generator.init=ortho"],
+                "matching-aware D + orthogonal init of G",
+            ),
+            (
+                "cls_ms1",
+                ["model.matching_aware=true", "model.mode_seeking=1.0"],
+                "matching-aware D + mode seeking (lambda 1, MSGAN's default)",
+            ),
         )
     },
     "acgan": (["model=acgan", "iterations=4000"], "ACGAN: DCGAN networks, D with a class head"),

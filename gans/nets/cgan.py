@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from gans.errors import ConfigError
 from gans.nets.conditioning import check_condition
-from gans.nets.init import spectral_norm_all
+from gans.nets.init import initialise, spectral_norm_all
 from gans.nets.mlp import Maxout
 
 
@@ -29,7 +29,9 @@ def _classes(num_classes: int) -> int:
 class Generator(nn.Module):
     """(z, y) -> sample: z -> ``z_units`` ReLU, one_hot(y) -> ``y_units`` ReLU, concatenated ->
     ``joint`` ReLU -> tanh output reshaped to ``data_shape`` (the paper: 200, 1000, 1200 and a
-    sigmoid; tanh here because images are in [-1, 1])."""
+    sigmoid; tanh here because images are in [-1, 1]). ``batch_norm`` puts BatchNorm before each
+    hidden ReLU (not in the paper; Radford et al. 2016's and the notes' G); ``init`` names the
+    weight initialisation (:func:`gans.nets.init.initialise`)."""
 
     def __init__(
         self,
@@ -40,20 +42,30 @@ class Generator(nn.Module):
         y_units: int = 1000,
         joint: int = 1200,
         dropout: float = 0.0,
+        batch_norm: bool = False,
+        init: str = "default",
     ) -> None:
         super().__init__()
         self.num_classes = _classes(num_classes)
         self.data_shape = tuple(int(s) for s in data_shape)
-        self.z_path = nn.Sequential(nn.Linear(int(latent_dim), z_units), nn.ReLU())
-        self.y_path = nn.Sequential(nn.Linear(self.num_classes, y_units), nn.ReLU())
+
+        def dense(cin: int, cout: int) -> list[nn.Module]:  # the paper's layer keys unchanged
+            return [
+                nn.Linear(cin, cout),
+                *([nn.BatchNorm1d(cout)] if batch_norm else []),
+                nn.ReLU(),
+            ]
+
+        self.z_path = nn.Sequential(*dense(int(latent_dim), z_units))
+        self.y_path = nn.Sequential(*dense(self.num_classes, y_units))
         self.joint = nn.Sequential(
             nn.Dropout(dropout),
-            nn.Linear(z_units + y_units, joint),
-            nn.ReLU(),
+            *dense(z_units + y_units, joint),
             nn.Dropout(dropout),
             nn.Linear(joint, math.prod(self.data_shape)),
             nn.Tanh(),
         )
+        initialise(self, init)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         check_condition(y, self.num_classes, "generator")
