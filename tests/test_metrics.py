@@ -383,3 +383,25 @@ def test_one_measurement_builds_a_runs_scorers_and_loads_the_classifier_once(
     if model == "infogan":  # codes are read by the same classifier the FID uses
         assert built[1].classifier is evaluation.evaluator.features.classifier
     assert len(loads) == 1
+
+
+def test_the_shipped_digits_read_from_another_folder_are_the_shipped_data(tmp_path, monkeypatch):
+    import shutil
+
+    from gans.data.mnist import MNISTDataModule
+
+    copy = tmp_path / "raw"
+    copy.mkdir()
+    for f in MNIST_BUILTIN.glob("t10k-*.gz"):
+        shutil.copy(f, copy / f.name)
+    shipped = MNISTDataModule("builtin", image_size=32, channels=1, batch_size=64)
+    same = MNISTDataModule(str(tmp_path), split="test", image_size=32, channels=1, batch_size=64)
+    assert same.key() == shipped.key()
+    monkeypatch.setattr(clf, "timed_train", lambda *a, **k: pytest.fail("trained a classifier"))
+    cfg = compose_config(["data=mnist", "data.root=builtin", f"metrics.cache_dir={tmp_path}"])
+    assert Measurement(cfg, same).classifier()[2] == Measurement(cfg, shipped).classifier()[2]
+    labels = copy / "t10k-labels-idx1-ubyte.gz"
+    data = bytearray(labels.read_bytes())
+    data[-1] ^= 1  # one byte of the gzip trailer: other files, another key
+    labels.write_bytes(bytes(data))
+    assert same.key() != shipped.key()
