@@ -71,6 +71,7 @@ INTRODUCED: dict[str, object] = {
     "model.discriminator.pack": 1,
     "model.generator.batch_norm": False,  # the cGAN's G: the paper's, no BatchNorm
     "model.generator.init": "default",  # PyTorch's initialisation, where no init was named
+    "model.discriminator.projection_sn": False,  # the ResNet D's class embedding: N(0, 1), no SN
 }
 #: a class path a config names where a registry chose the same class by name before (issue 15's
 #: move to Hydra ``_target_``): absent before, it is no change

@@ -439,3 +439,22 @@ def test_cgan_generator_keeps_the_papers_layers_unless_batch_norm_or_an_init_is_
     w = ortho.joint[1].weight
     assert torch.allclose(w @ w.T, torch.eye(w.shape[0]), atol=1e-4)
     assert all(float(m.bias.abs().max()) == 0 for m in ortho.modules() if isinstance(m, nn.Linear))
+
+
+def test_resnet_projection_embedding_is_normalised_like_the_other_layers_unless_turned_off():
+    from gans.nets.resnet import Discriminator
+
+    torch.manual_seed(0)
+    normed = Discriminator(image_size=32, channels=1, base_channels=4, num_classes=10,
+                           projection_sn=True)  # fmt: skip
+    normed.train()
+    normed(torch.randn(4, 1, 32, 32), torch.arange(4))  # a power iteration per training forward
+    for _ in range(30):
+        normed(torch.randn(4, 1, 32, 32), torch.arange(4))
+    table = normed.projection.embed.weight
+    assert float(torch.linalg.matrix_norm(table, ord=2)) == pytest.approx(1.0, abs=1e-2)
+    raw = normed.projection.embed.parametrizations.weight.original  # ortho init: rows orthonormal
+    assert torch.allclose(raw @ raw.T, torch.eye(10), atol=1e-4)
+    plain = Discriminator(image_size=32, channels=1, base_channels=4, num_classes=10)
+    assert not hasattr(plain.projection.embed, "parametrizations")
+    assert float(plain.projection.embed.weight.std()) == pytest.approx(1.0, abs=0.15)  # N(0, 1)

@@ -88,6 +88,15 @@ MODELS: dict[str, tuple[list[str], str]] = {
                 ["model.matching_aware=true", "model.mode_seeking=1.0"],
                 "matching-aware D + mode seeking (lambda 1, MSGAN's default)",
             ),
+            (
+                "cls_gbn_ms1",
+                [
+                    "model.matching_aware=true",
+                    "model.generator.batch_norm=true",
+                    "model.mode_seeking=1.0",
+                ],
+                "matching-aware D + BatchNorm in G + mode seeking (lambda 1)",
+            ),
         )
     },
     "acgan": (["model=acgan", "iterations=4000"], "ACGAN: DCGAN networks, D with a class head"),
@@ -133,6 +142,11 @@ MODELS: dict[str, tuple[list[str], str]] = {
         "cdcgan with DCGAN's BatchNorm D, no spectral norm (before issue 38)",
     ),
     "sagan": (["model=sagan"], "SAGAN: ResNet, self-attention at 16x16, SN, hinge, TTUR"),
+    # the ResNet D's class embedding as it was before issue 38: N(0, 1), not spectrally normalised
+    "sagan_psn0": (
+        ["model=sagan", "model.discriminator.projection_sn=false"],
+        "SAGAN with an unnormalised N(0, 1) projection embedding (before issue 38)",
+    ),
     "biggan": (
         ["model=biggan"],
         "BigGAN (small): shared embedding, hierarchical z, SN, ortho init, EMA",
@@ -145,7 +159,7 @@ TARGETS: dict[str, tuple[float, float, float, float]] = {
         ("cdcgan", "cdcgan_bn", "acgan", "acgan_1500", "acgan_mod", "acgan_tac", "acgan_adc"),
         (0.95, 0.6, 20, 8),
     ),
-    **dict.fromkeys(("sagan", "biggan"), (0.90, 0.6, 30, 15)),
+    **dict.fromkeys(("sagan", "sagan_psn0", "biggan"), (0.90, 0.6, 30, 15)),
     **dict.fromkeys(("cgan", "cgan_dropout", "cgan_cls"), (0.90, 0.5, 50, 30)),
     **{name: (0.90, 0.5, 50, 30) for name in MODELS if name.endswith("_2k")},
 }

@@ -166,7 +166,11 @@ class Discriminator(ProjectionDiscriminator):
     ReLU, sum over positions, linear, plus the projection <embed(y), h> when conditional.
 
     ``aux_classes`` > 0 adds an auxiliary classifier head on the same features
-    (:meth:`judge_and_classify`, ACGAN), of ``aux_heads`` logits per class (2: TAC, ADC)."""
+    (:meth:`judge_and_classify`, ACGAN), of ``aux_heads`` logits per class (2: TAC, ADC).
+    ``projection_sn``: the projection's class embedding initialised and spectrally normalised
+    like the other layers (sngan_projection's ``SNEmbedID``, BigGAN-PyTorch's ``SNEmbedding``,
+    StudioGAN's ``sn_embedding``); off (the default, which checkpoints saved before the option
+    was named load with), it keeps PyTorch's N(0, 1) table, unnormalised."""
 
     def __init__(
         self,
@@ -179,6 +183,7 @@ class Discriminator(ProjectionDiscriminator):
         init: str = "ortho",
         aux_classes: int = 0,
         aux_heads: int = 1,
+        projection_sn: bool = False,
     ) -> None:
         super().__init__()
         downs = num_stages(image_size, "ResNet") - 1
@@ -196,9 +201,9 @@ class Discriminator(ProjectionDiscriminator):
         self.projection = Projection(num_classes, width)
         classes = int(aux_classes) * int(aux_heads)
         self.classifier = nn.Linear(width, classes) if aux_classes else None
-        initialise(self, init)
+        initialise(self, init, embeddings=projection_sn)
         if spectral_norm:
-            spectral_norm_all(self)
+            spectral_norm_all(self, embeddings=projection_sn)
 
     def features(self, x: Tensor) -> Tensor:
         h = x
