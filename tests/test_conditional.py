@@ -458,3 +458,28 @@ def test_resnet_projection_embedding_is_normalised_like_the_other_layers_unless_
     plain = Discriminator(image_size=32, channels=1, base_channels=4, num_classes=10)
     assert not hasattr(plain.projection.embed, "parametrizations")
     assert float(plain.projection.embed.weight.std()) == pytest.approx(1.0, abs=0.15)  # N(0, 1)
+
+
+def test_ema_of_a_spectrally_normalised_network_copies_its_singular_vectors():
+    from gans.nets.init import spectral_norm_all
+
+    torch.manual_seed(0)
+    net = spectral_norm_all(torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Linear(8, 1)))
+    ema = NetworkEMA(net, decay=0.9, warmup=0)
+    for step in range(20):  # weights move, so the power iteration's u and v rotate
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(torch.randn_like(p))
+        net.train()
+        net(torch.randn(4, 8))
+        ema.update(net, step)
+    for name, vector in ema.module.named_buffers():
+        if name.endswith(("._u", "._v")):  # unit vectors, the network's own
+            assert torch.equal(vector, dict(net.named_buffers())[name])
+            assert float(vector.norm()) == pytest.approx(1.0, abs=1e-5)
+    weights = [p for n, p in ema.module.named_parameters() if n.endswith("original")]
+    current = [p for n, p in net.named_parameters() if n.endswith("original")]
+    assert not torch.equal(weights[0], current[0])  # the weights are still averaged
+    ema.module.eval()
+    sigma = torch.linalg.matrix_norm(ema.module[0].weight, ord=2)
+    assert float(sigma) == pytest.approx(1.0, rel=0.2)  # eval mode: normalised, not inflated
