@@ -97,6 +97,15 @@ MODELS: dict[str, tuple[list[str], str]] = {
                 ],
                 "matching-aware D + BatchNorm in G + mode seeking (lambda 1)",
             ),
+            (
+                "cls_gbn_ms02",
+                [
+                    "model.matching_aware=true",
+                    "model.generator.batch_norm=true",
+                    "model.mode_seeking=0.2",
+                ],
+                "matching-aware D + BatchNorm in G + mode seeking (lambda 0.2)",
+            ),
         )
     },
     "acgan": (["model=acgan", "iterations=4000"], "ACGAN: DCGAN networks, D with a class head"),
