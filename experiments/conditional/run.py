@@ -151,6 +151,11 @@ MODELS: dict[str, tuple[list[str], str]] = {
         "cdcgan with DCGAN's BatchNorm D, no spectral norm (before issue 38)",
     ),
     "sagan": (["model=sagan"], "SAGAN: ResNet, self-attention at 16x16, SN, hinge, TTUR"),
+    # SAGAN's per-class BatchNorm tables at identity (gain 1, bias 0) instead of StudioGAN's ortho
+    "sagan_cbn0": (
+        ["model=sagan", "model.generator.cbn_init=identity"],
+        "SAGAN with its per-class BatchNorm starting at identity",
+    ),
     # the ResNet D's class embedding as it was before issue 38: N(0, 1), not spectrally normalised
     "sagan_psn0": (
         ["model=sagan", "model.discriminator.projection_sn=false"],
@@ -168,7 +173,7 @@ TARGETS: dict[str, tuple[float, float, float, float]] = {
         ("cdcgan", "cdcgan_bn", "acgan", "acgan_1500", "acgan_mod", "acgan_tac", "acgan_adc"),
         (0.95, 0.6, 20, 8),
     ),
-    **dict.fromkeys(("sagan", "sagan_psn0", "biggan"), (0.90, 0.6, 30, 15)),
+    **dict.fromkeys(("sagan", "sagan_psn0", "sagan_cbn0", "biggan"), (0.90, 0.6, 30, 15)),
     **dict.fromkeys(("cgan", "cgan_dropout", "cgan_cls"), (0.90, 0.5, 50, 30)),
     **{name: (0.90, 0.5, 50, 30) for name in MODELS if name.endswith("_2k")},
 }

@@ -33,11 +33,18 @@ class GBlock(nn.Module):
     """Up-sampling residual block: x up-sampled (1x1 conv when the width changes) plus
     conv3(ReLU(BN(conv3(up(ReLU(BN(x))))))), BN conditional when a condition is given."""
 
-    def __init__(self, cin: int, cout: int, num_classes: int = 0, cond_dim: int = 0) -> None:
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        num_classes: int = 0,
+        cond_dim: int = 0,
+        cbn_init: str = "identity",
+    ) -> None:
         super().__init__()
-        self.bn1 = batch_norm(cin, num_classes, cond_dim)
+        self.bn1 = batch_norm(cin, num_classes, cond_dim, cbn_init)
         self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
-        self.bn2 = batch_norm(cout, num_classes, cond_dim)
+        self.bn2 = batch_norm(cout, num_classes, cond_dim, cbn_init)
         self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
         self.shortcut = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
 
@@ -64,6 +71,10 @@ class Generator(nn.Module):
         attention: the resolution after which a self-attention block sits (0: none).
         spectral_norm: on every conv and linear layer (Zhang et al. 2019: in G too).
         init: ``ortho`` (BigGAN), ``N02``, ``xavier`` or ``default`` (PyTorch's).
+        cbn_init: how the per-class BatchNorm tables start (``shared_dim`` 0):
+            ``identity`` (gain 1, bias 0: every class the same at first) or ``ortho`` (gain 1 +
+            an orthogonal table, as StudioGAN's SAGAN, whose cBN is 1 + an orthogonally
+            initialised linear map of the one-hot label).
     """
 
     def __init__(
@@ -78,6 +89,7 @@ class Generator(nn.Module):
         attention: int = 0,
         spectral_norm: bool = True,
         init: str = "ortho",
+        cbn_init: str = "identity",
     ) -> None:
         super().__init__()
         blocks = num_stages(image_size, "ResNet")
@@ -108,7 +120,7 @@ class Generator(nn.Module):
         self.width = width
         self.input = nn.Linear(self.chunk, 4 * 4 * width)
         self.blocks = nn.ModuleList(
-            GBlock(width, width, per_class, cond_dim) for _ in range(blocks)
+            GBlock(width, width, per_class, cond_dim, cbn_init) for _ in range(blocks)
         )
         self.attention_after = _attention_index(
             "model.generator.attention", attention, [8 * 2**i for i in range(blocks)]
