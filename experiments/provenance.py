@@ -72,6 +72,9 @@ INTRODUCED: dict[str, object] = {
     "model.generator.batch_norm": False,  # the cGAN's G: the paper's, no BatchNorm
     "model.generator.init": "default",  # PyTorch's initialisation, where no init was named
     "model.discriminator.projection_sn": False,  # the ResNet D's class embedding: N(0, 1), no SN
+    "model.generator.shared_init": "normal",  # BigGAN's shared embedding: PyTorch's N(0, 1)
+    "model.discriminator.minibatch_kernels": 0,  # the cGAN D: no minibatch discrimination
+    "model.discriminator.minibatch_dims": 5,
 }
 #: a class path a config names where a registry chose the same class by name before (issue 15's
 #: move to Hydra ``_target_``): absent before, it is no change

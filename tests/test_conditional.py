@@ -460,6 +460,20 @@ def test_resnet_projection_embedding_is_normalised_like_the_other_layers_unless_
     assert float(plain.projection.embed.weight.std()) == pytest.approx(1.0, abs=0.15)  # N(0, 1)
 
 
+def test_biggan_shared_embedding_starts_like_the_other_layers_when_asked():
+    from gans.nets.resnet import Generator
+
+    torch.manual_seed(0)
+    kw = dict(latent_dim=20, image_size=32, channels=1, base_channels=4, num_classes=10,
+              shared_dim=16, hierarchical=True)  # fmt: skip
+    table = Generator(**kw, shared_init="network").shared.weight.detach()
+    assert torch.allclose(table @ table.T, torch.eye(10), atol=1e-4)  # ortho: rows of norm 1
+    normal = Generator(**kw).shared.weight.detach()  # PyTorch's N(0, 1): rows of norm ~ 4
+    assert float(normal.norm(dim=1).mean()) == pytest.approx(16**0.5, rel=0.2)
+    with pytest.raises(ConfigError, match="shared_init=ones"):
+        Generator(**kw, shared_init="ones")
+
+
 def test_ema_of_a_spectrally_normalised_network_copies_its_singular_vectors():
     from gans.nets.init import spectral_norm_all
 

@@ -193,3 +193,46 @@ def test_the_cgan_discriminator_spectral_norm_bounds_every_layer_by_one():
         for m in plain.modules()
         if isinstance(m, nn.Linear)
     ) != pytest.approx(1.0, abs=0.02)
+
+
+def test_minibatch_discrimination_equals_its_formula_and_sees_copies():
+    """o(x_i)_b = sum_{j != i} exp(-||M_i,b - M_j,b||_1) + bias_b (Salimans et al. 2016)."""
+    from gans.nets.minibatch import MinibatchDiscrimination
+
+    torch.manual_seed(0)
+    layer = MinibatchDiscrimination(6, kernels=3, dims=2)
+    f = torch.randn(4, 6)
+    m = (f @ layer.T).view(4, 3, 2)
+    expected = torch.stack([
+        torch.stack([
+            sum(torch.exp(-(m[i, b] - m[j, b]).abs().sum()) for j in range(4) if j != i)
+            for b in range(3)
+        ])
+        for i in range(4)
+    ]) - 1.0  # fmt: skip
+    out = layer(f)
+    assert out.shape == (4, 6 + 3)
+    assert torch.equal(out[:, :6], f)
+    assert torch.allclose(out[:, 6:], expected, atol=1e-6)
+    # a batch of copies: every other sample at distance 0, so o = (n - 1) + bias = 3 - 1
+    copies = layer(f[:1].expand(4, 6))[:, 6:]
+    assert torch.allclose(copies, torch.full((4, 3), 2.0))
+    assert (copies > out[:, 6:]).all()
+    assert torch.allclose(layer(f[:1])[:, 6:], layer.bias.detach().unsqueeze(0))
+
+
+def test_the_cgan_discriminator_takes_minibatch_features_on_its_joint_layer():
+    torch.manual_seed(0)
+    d = cgan.Discriminator((1, 8, 8), 10, x_units=16, y_units=4, joint=8, minibatch_kernels=5)
+    x, y = torch.randn(6, 1, 8, 8), torch.randint(10, (6,))
+    d.eval()
+    alone = torch.stack([d(x[i : i + 1], y[i : i + 1])[0] for i in range(6)])
+    together = d(x, y)
+    assert together.shape == (6,)
+    assert not torch.allclose(alone, together)  # each output depends on the rest of the batch
+    plain = cgan.Discriminator((1, 8, 8), 10, x_units=16, y_units=4, joint=8).eval()
+    assert torch.allclose(
+        torch.stack([plain(x[i : i + 1], y[i : i + 1])[0] for i in range(6)]), plain(x, y)
+    )
+    with pytest.raises(ConfigError, match="minibatch_kernels=-1"):
+        cgan.Discriminator((1, 8, 8), 10, minibatch_kernels=-1)

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from gans.errors import ConfigError
 from gans.nets.conditioning import check_condition
 from gans.nets.init import initialise, spectral_norm_all
+from gans.nets.minibatch import MinibatchDiscrimination
 from gans.nets.mlp import Maxout
 
 
@@ -80,7 +81,11 @@ class Discriminator(nn.Module):
     ``y_units`` x ``pieces``, concatenated -> maxout ``joint`` x ``joint_pieces`` -> one logit,
     with dropout before each layer: ``input_dropout`` on the inputs, ``dropout`` on hidden units
     (the paper: 240x5, 50x5, 240x4, dropout 0.5); ``spectral_norm`` divides every weight by its
-    largest singular value (Miyato et al. 2018; not in the paper)."""
+    largest singular value (Miyato et al. 2018; not in the paper); ``minibatch_kernels`` > 0
+    appends that many minibatch-discrimination features (Salimans et al. 2016, Sec. 3.2,
+    :class:`~gans.nets.minibatch.MinibatchDiscrimination`, ``minibatch_dims`` each) to the joint
+    layer's output, which holds the label too: a batch whose samples of one label are near-copies
+    looks unlike real data (not in the paper)."""
 
     def __init__(
         self,
@@ -94,9 +99,15 @@ class Discriminator(nn.Module):
         dropout: float = 0.5,
         input_dropout: float = 0.2,
         spectral_norm: bool = False,
+        minibatch_kernels: int = 0,
+        minibatch_dims: int = 5,
     ) -> None:
         super().__init__()
         self.num_classes = _classes(num_classes)
+        if int(minibatch_kernels) < 0:
+            raise ConfigError(
+                f"model.discriminator.minibatch_kernels={minibatch_kernels} must be >= 0"
+            )
         size = math.prod(int(s) for s in data_shape)
         self.x_path = nn.Sequential(
             nn.Flatten(), nn.Dropout(input_dropout), Maxout(size, x_units, pieces)
@@ -104,11 +115,17 @@ class Discriminator(nn.Module):
         self.y_path = nn.Sequential(
             nn.Dropout(input_dropout), Maxout(self.num_classes, y_units, pieces)
         )
+        batch = (
+            [MinibatchDiscrimination(joint, int(minibatch_kernels), int(minibatch_dims))]
+            if int(minibatch_kernels)
+            else []
+        )
         self.joint = nn.Sequential(
             nn.Dropout(dropout),
             Maxout(x_units + y_units, joint, joint_pieces),
+            *batch,
             nn.Dropout(dropout),
-            nn.Linear(joint, 1),
+            nn.Linear(joint + int(minibatch_kernels), 1),
         )
         if spectral_norm:
             spectral_norm_all(self)

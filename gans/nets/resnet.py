@@ -75,6 +75,11 @@ class Generator(nn.Module):
             ``identity`` (gain 1, bias 0: every class the same at first) or ``ortho`` (gain 1 +
             an orthogonal table, as StudioGAN's SAGAN, whose cBN is 1 + an orthogonally
             initialised linear map of the one-hot label).
+        shared_init: how the shared embedding (``shared_dim`` > 0) starts: ``normal`` (PyTorch's
+            N(0, 1): rows of norm sqrt(shared_dim), which then outweigh z's chunk in every
+            block's gains) or ``network`` (``init`` as every other layer: BigGAN-PyTorch's and
+            StudioGAN's ``init_weights`` include the ``nn.Embedding``, so with ``ortho`` each
+            class's row has norm 1).
     """
 
     def __init__(
@@ -90,8 +95,13 @@ class Generator(nn.Module):
         spectral_norm: bool = True,
         init: str = "ortho",
         cbn_init: str = "identity",
+        shared_init: str = "normal",
     ) -> None:
         super().__init__()
+        if shared_init not in ("normal", "network"):
+            raise ConfigError(
+                f"model.generator.shared_init={shared_init} is unknown; allowed: normal, network"
+            )
         blocks = num_stages(image_size, "ResNet")
         self.num_classes = check_num_classes(num_classes)
         self.latent_dim = int(latent_dim)
@@ -130,6 +140,8 @@ class Generator(nn.Module):
             nn.BatchNorm2d(width), nn.ReLU(), nn.Conv2d(width, channels, 3, padding=1), nn.Tanh()
         )
         initialise(self, init)
+        if self.shared is not None and shared_init == "network":
+            initialise(self.shared, init, embeddings=True)
         if spectral_norm:
             spectral_norm_all(self)
 
