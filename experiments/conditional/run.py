@@ -181,12 +181,12 @@ MODELS: dict[str, tuple[list[str], str]] = {
         "SAGAN with an unnormalised N(0, 1) projection embedding (before issue 38)",
     ),
     "biggan": (
-        ["model=biggan", "iterations=2000"],
+        ["model=biggan", "iterations=2500"],
         "BigGAN (small): shared embedding, hierarchical z, SN, ortho init, EMA",
     ),
     # the shared class embedding as it was before issue 38: PyTorch's N(0, 1), not ortho
     "biggan_shared0": (
-        ["model=biggan", "iterations=2000", "model.generator.shared_init=normal"],
+        ["model=biggan", "iterations=2500", "model.generator.shared_init=normal"],
         "BigGAN with its shared embedding at N(0, 1) (before issue 38)",
     ),
 }
